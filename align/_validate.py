@@ -1,0 +1,90 @@
+"""Input checks shared by the public functions: one place that turns bad arrays into clear errors."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .exceptions import ShapeError, ValidationError
+
+
+def is_torch(x) -> bool:
+    return isinstance(x, torch.Tensor)
+
+
+def check_matrix(x, name: str = "X", *, min_rows: int = 1, allow_torch: bool = True,
+                 dtype=np.float32):
+    """Validate a 2-D finite matrix.
+
+    Returns a NumPy array of ``dtype`` (or a floating torch tensor, left on its device, when
+    ``allow_torch`` and the input is a tensor). Raises :class:`ShapeError` for a wrong rank or too
+    few rows/columns and :class:`ValidationError` for NaN/inf or a non-numeric input.
+    """
+    if is_torch(x):
+        if not allow_torch:
+            x = x.detach().cpu().numpy()
+        else:
+            if x.ndim != 2:
+                raise ShapeError(f"{name} must be a 2-D matrix (n, d); got shape {tuple(x.shape)}")
+            if not x.is_floating_point():
+                x = x.float()
+            _check_size(tuple(x.shape), name, min_rows)
+            if not bool(torch.isfinite(x).all()):
+                raise ValidationError(f"{name} contains NaN or inf values")
+            return x
+    try:
+        arr = np.asarray(x)
+    except Exception as e:  # ragged lists and the like
+        raise ValidationError(f"{name} could not be read as a numeric matrix: {e}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValidationError(f"{name} must be numeric; got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ShapeError(f"{name} must be a 2-D matrix (n, d); got shape {arr.shape}")
+    _check_size(arr.shape, name, min_rows)
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(arr).all():
+        raise ValidationError(f"{name} contains NaN or inf values")
+    return arr
+
+
+def _check_size(shape, name, min_rows):
+    if shape[0] < min_rows:
+        raise ShapeError(f"{name} needs at least {min_rows} row(s); got {shape[0]}")
+    if shape[1] < 1:
+        raise ShapeError(f"{name} has no columns (shape {shape})")
+
+
+def check_paired(X, Y, names=("X", "Y")):
+    if X.shape[0] != Y.shape[0]:
+        raise ShapeError(
+            f"{names[0]} and {names[1]} must have the same number of rows (paired); "
+            f"got {X.shape[0]} and {Y.shape[0]}")
+
+
+def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValidationError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    if value < minimum:
+        raise ValidationError(f"{name} must be >= {minimum}; got {value}")
+    return int(value)
+
+
+def check_choice(value, name: str, choices):
+    if value not in choices:
+        raise ValidationError(f"{name} must be one of {sorted(choices)}; got {value!r}")
+    return value
+
+
+def check_texts(texts, name: str = "texts") -> list[str]:
+    if isinstance(texts, str):
+        raise ValidationError(f"{name} must be a list of strings, not a single string")
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise ValidationError(f"{name} must be a list of strings; got {type(texts).__name__}") from None
+    if not texts:
+        raise ValidationError(f"{name} is empty")
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        raise ValidationError(
+            f"{name} must contain only strings; item {bad[0]} is {type(texts[bad[0]]).__name__}")
+    return texts

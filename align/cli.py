@@ -1,0 +1,123 @@
+"""Command line: ``align models | embed | recipe`` (``align <cmd> --help`` for each)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .exceptions import AlignError, ValidationError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def cmd_models(args) -> int:
+    from .encoders import list_encoders
+    from .report import text_table
+    rows = [{"name": e.name, "family": e.family, "kind": e.kind, "dim": e.dim,
+             "layers": "-" if e.n_layers is None else e.n_layers,
+             "installed": "yes" if e.installed else "no", "description": e.description}
+            for e in list_encoders()]
+    cols = ["name", "family", "kind", "dim", "layers", "installed"] + (["description"] if args.long else [])
+    print(text_table(rows, cols))
+    return 0
+
+
+def _read_texts(args):
+    from . import corpora
+    if args.file:
+        try:
+            with open(args.file, encoding="utf-8") as f:
+                texts = [line.strip() for line in f if line.strip()]
+        except OSError as e:
+            raise ValidationError(f"cannot read {args.file}: {e.strerror}") from None
+        return [str(i) for i in range(len(texts))], texts, None
+    if args.corpus == "kjv":
+        c = corpora.kjv()
+    elif args.corpus == "wordnet":
+        c = corpora.wordnet_glosses()
+    elif args.corpus in ("bible-en", "bible-ny"):
+        p = corpora.bible_parallel("ny")
+        return p.ids, (p.source if args.corpus == "bible-en" else p.target), p.labels
+    else:
+        raise ValidationError(f"unknown corpus {args.corpus!r}")
+    return c.ids, c.texts, c.labels
+
+
+def cmd_embed(args) -> int:
+    from .cache import embed
+    if args.limit is not None and args.limit < 1:
+        raise ValidationError(f"--limit must be >= 1; got {args.limit}")
+    if not args.out.endswith((".safetensors", ".npz")):
+        raise ValidationError(f"--out must end in .safetensors or .npz; got {args.out!r}")
+    ids, texts, labels = _read_texts(args)
+    if args.limit:
+        ids, texts = ids[:args.limit], texts[:args.limit]
+        labels = labels[:args.limit] if labels else None
+    if not texts:
+        raise ValidationError("no texts to embed")
+    es = embed(texts, args.model, layer=args.layer, pooling=args.pooling, ids=ids, labels=labels,
+               cache=not args.no_cache, show_progress=True, device=args.device)
+    path = es.save(args.out)
+    print(f"wrote {path} ({len(es)} x {es.dim}, model={es.model}, layer={es.layer}, pooling={es.pooling})")
+    return 0
+
+
+def cmd_recipe(args) -> int:
+    from .recipes import get_recipe
+    from .recipes.common import apply_overrides
+    module = get_recipe(args.name)
+    config = apply_overrides(module.Config(), args.set)
+    module.run(config)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="align", description="Align the representation spaces of different models.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    m = sub.add_parser("models", help="list the registered encoders and whether they are installed")
+    m.add_argument("--long", action="store_true", help="also print a description of each")
+    m.set_defaults(func=cmd_models)
+
+    e = sub.add_parser("embed", help="embed a corpus or a text file into an EmbeddingSet file")
+    e.add_argument("--model", required=True, help="encoder name (see `align models`)")
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--corpus", choices=["kjv", "wordnet", "bible-en", "bible-ny"], help="packaged corpus")
+    src.add_argument("--file", help="text file, one text per line")
+    e.add_argument("--limit", type=int, help="embed only the first N texts")
+    e.add_argument("--layer", type=int, help="hidden-state layer (default: the model's output)")
+    e.add_argument("--pooling", choices=["mean", "last"], help="pooling for per-layer states")
+    e.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    e.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+    e.add_argument("--out", required=True, help="output file: .safetensors or .npz (+ .json sidecar)")
+    e.set_defaults(func=cmd_embed)
+
+    r = sub.add_parser("recipe", help="run a recipe; writes runs/<recipe>/<timestamp>/")
+    r.add_argument("name", help="recipe name, e.g. paired_vs_unpaired")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
+    r.set_defaults(func=cmd_recipe)
+    return p
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except AlignError as e:
+        print(f"align: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("align: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""EmbeddingSet: a matrix of vectors with the ids, texts and provenance that produced it."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._validate import check_matrix
+from .exceptions import CorruptFileError, ShapeError, ValidationError
+from .io import atomic_write, atomic_write_json, sha256_file
+
+FORMAT = "align.EmbeddingSet"
+FORMAT_VERSION = 1
+_SUFFIXES = (".safetensors", ".npz")
+
+
+@dataclass
+class EmbeddingSet:
+    """Vectors of ``n`` items from one model/layer.
+
+    Attributes:
+        vectors: ``(n, d)`` float32 NumPy array.
+        ids: ``n`` string ids (default ``"0".."n-1"``).
+        texts: optional ``n`` source strings.
+        labels: optional ``n`` category labels (e.g. a corpus domain), for per-domain analysis.
+        model: encoder name; ``layer``: layer index or ``None``; ``pooling``: e.g. ``"mean"``.
+        meta: free-form JSON-serialisable dict.
+    """
+
+    vectors: np.ndarray
+    ids: list | None = None
+    texts: list | None = None
+    labels: list | None = None
+    model: str | None = None
+    layer: int | None = None
+    pooling: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.vectors = check_matrix(self.vectors, "vectors", allow_torch=False)
+        n = self.vectors.shape[0]
+        self.ids = [str(i) for i in range(n)] if self.ids is None else [str(i) for i in self.ids]
+        for name in ("ids", "texts", "labels"):
+            value = getattr(self, name)
+            if value is not None:
+                value = list(value)
+                setattr(self, name, value)
+                if len(value) != n:
+                    raise ShapeError(f"{name} has {len(value)} entries but vectors has {n} rows")
+        if len(set(self.ids)) != n:
+            raise ValidationError("ids must be unique")
+        if self.layer is not None:
+            self.layer = int(self.layer)
+
+    def __len__(self) -> int:
+        return self.vectors.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+    def subset(self, index) -> "EmbeddingSet":
+        """Rows ``index`` (int array or boolean mask) as a new set with the same provenance."""
+        idx = np.arange(len(self))[np.asarray(index)]
+        pick = lambda seq: None if seq is None else [seq[i] for i in idx]  # noqa: E731
+        return EmbeddingSet(self.vectors[idx], pick(self.ids), pick(self.texts), pick(self.labels),
+                            self.model, self.layer, self.pooling, dict(self.meta))
+
+    def __repr__(self) -> str:
+        return (f"EmbeddingSet(n={len(self)}, dim={self.dim}, model={self.model!r}, "
+                f"layer={self.layer!r}, pooling={self.pooling!r})")
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> Path:
+        """Write ``path`` (``.safetensors`` or ``.npz``) and a JSON sidecar ``path.with_suffix('.json')``.
+
+        Both writes are atomic; the sidecar, written last, stores the SHA-256 of the vector file so
+        that :meth:`load` detects truncation and tampering. Returns the vector file's path.
+        """
+        path = Path(path)
+        if path.suffix not in _SUFFIXES:
+            raise ValidationError(f"EmbeddingSet files end in {' or '.join(_SUFFIXES)}; got {path.name!r}")
+        vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
+        if path.suffix == ".safetensors":
+            from safetensors.numpy import save_file
+            atomic_write(path, lambda tmp: save_file({"vectors": vectors}, tmp), ".safetensors")
+        else:
+            atomic_write(path, lambda tmp: _save_npz(tmp, vectors), ".npz")
+        sidecar = {
+            "format": FORMAT, "format_version": FORMAT_VERSION,
+            "vector_file": path.name, "sha256": sha256_file(path),
+            "shape": list(vectors.shape), "dtype": "float32",
+            "ids": self.ids, "texts": self.texts, "labels": self.labels,
+            "model": self.model, "layer": self.layer, "pooling": self.pooling, "meta": self.meta,
+        }
+        atomic_write_json(path.with_suffix(".json"), sidecar)
+        return path
+
+    @classmethod
+    def load(cls, path) -> "EmbeddingSet":
+        """Load a set written by :meth:`save`; raises :class:`CorruptFileError` on any mismatch."""
+        path = Path(path)
+        if path.suffix == ".json":
+            sidecar_path = path
+        elif path.suffix in _SUFFIXES:
+            sidecar_path = path.with_suffix(".json")
+        else:
+            raise CorruptFileError(f"{path} is not an EmbeddingSet file (.safetensors, .npz or .json)")
+        try:
+            with open(sidecar_path, encoding="utf-8") as f:
+                side = json.load(f)
+        except FileNotFoundError:
+            raise CorruptFileError(f"{path}: sidecar {sidecar_path.name} not found; "
+                                   "not an EmbeddingSet written by align") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise CorruptFileError(f"{sidecar_path}: sidecar is not valid JSON ({e})") from None
+        if not isinstance(side, dict) or side.get("format") != FORMAT:
+            raise CorruptFileError(f"{sidecar_path} is not an EmbeddingSet sidecar")
+        vec_path = sidecar_path.parent / side.get("vector_file", "")
+        if not vec_path.is_file():
+            raise CorruptFileError(f"{sidecar_path}: vector file {vec_path.name} is missing")
+        if sha256_file(vec_path) != side.get("sha256"):
+            raise CorruptFileError(f"{vec_path}: checksum mismatch (truncated or modified after saving)")
+        try:
+            vectors = _read_vectors(vec_path)
+        except Exception as e:
+            raise CorruptFileError(f"{vec_path}: cannot read vectors ({e})") from None
+        if list(vectors.shape) != list(side.get("shape", [])):
+            raise CorruptFileError(f"{vec_path}: shape {vectors.shape} does not match sidecar {side.get('shape')}")
+        try:
+            return cls(vectors, side.get("ids"), side.get("texts"), side.get("labels"),
+                       side.get("model"), side.get("layer"), side.get("pooling"), side.get("meta") or {})
+        except (ShapeError, ValidationError) as e:
+            raise CorruptFileError(f"{sidecar_path}: inconsistent contents ({e})") from None
+
+
+def _save_npz(tmp, vectors):
+    with open(tmp, "wb") as f:
+        np.savez(f, vectors=vectors)
+
+
+def _read_vectors(path: Path) -> np.ndarray:
+    if path.suffix == ".safetensors":
+        from safetensors.numpy import load_file
+        return load_file(str(path))["vectors"]
+    with np.load(path, allow_pickle=False) as z:
+        return np.array(z["vectors"])

@@ -1,0 +1,18 @@
+"""Recipes: end-to-end studies that users run (``align recipe NAME --set key=value``).
+
+Each recipe module defines a ``Config`` dataclass and ``run(config) -> Path`` (the run folder).
+"""
+from __future__ import annotations
+
+import importlib
+
+RECIPES = {
+    "paired_vs_unpaired": "align.recipes.paired_vs_unpaired",
+}
+
+
+def get_recipe(name: str):
+    from ..exceptions import ValidationError
+    if name not in RECIPES:
+        raise ValidationError(f"unknown recipe {name!r}; available: {', '.join(sorted(RECIPES))}")
+    return importlib.import_module(RECIPES[name])

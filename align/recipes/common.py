@@ -1,0 +1,73 @@
+"""Shared recipe plumbing: ``--set key=value`` overrides, corpus loading, timing."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import typing
+from contextlib import contextmanager
+
+from .. import corpora
+from ..exceptions import ValidationError
+
+
+def apply_overrides(config, overrides) -> object:
+    """Return a copy of dataclass ``config`` with ``["key=value", ...]`` applied.
+
+    Values are parsed as JSON when possible (``3``, ``0.5``, ``true``, ``[1, 2]``), else kept as strings,
+    then checked against the field's type.
+    """
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    hints = typing.get_type_hints(type(config))
+    changes = {}
+    for item in overrides or ():
+        if "=" not in item:
+            raise ValidationError(f"--set expects key=value; got {item!r}")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if key not in fields:
+            raise ValidationError(f"unknown config key {key!r}; valid keys: {', '.join(fields)}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        changes[key] = _coerce(value, hints[key], key)
+    return dataclasses.replace(config, **changes)
+
+
+def _coerce(value, hint, key):
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+        if value is None and type(None) in args:
+            return None
+        hint = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, str, bool) and isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
+        return value
+    if hint is str:
+        return str(value)
+    if origin in (list, tuple) and isinstance(value, list):
+        return tuple(value) if origin is tuple else value
+    if origin in (list, tuple) and isinstance(value, str):
+        parts = [p for p in value.split(",") if p]
+        return tuple(parts) if origin is tuple else parts
+    raise ValidationError(f"config key {key!r} expects {getattr(hint, '__name__', hint)}; got {value!r}")
+
+
+def load_corpus(name: str):
+    """``"kjv"`` (default, pip-only) or ``"wordnet"`` (needs Debian's wordnet-base)."""
+    if name == "kjv":
+        return corpora.kjv()
+    if name == "wordnet":
+        return corpora.wordnet_glosses()
+    raise ValidationError(f"unknown corpus {name!r}; use 'kjv' or 'wordnet'")
+
+
+@contextmanager
+def timer(store: dict, key: str):
+    t0 = time.perf_counter()
+    yield
+    store[key] = round(time.perf_counter() - t0, 3)
