@@ -1,0 +1,4 @@
+"""Unsupervised aligners: ``fit(X, Y)`` with rows that are NOT paired."""
+from .refine import SelfLearningRefiner, mutual_csls_pairs
+
+__all__ = ["SelfLearningRefiner", "mutual_csls_pairs"]
