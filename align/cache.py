@@ -89,7 +89,7 @@ def embed_layers(texts, model, *, layers="all", pooling=None, cache: bool = True
     found, missing = {}, []
     for layer in dict.fromkeys(layers):
         path = _entry_path(enc.name, cache_key(fingerprint, layer, pooling, digest))
-        if cache and path.exists():
+        if cache and path.with_suffix(".json").exists():  # the sidecar, written last, marks a complete entry
             try:
                 found[layer] = EmbeddingSet.load(path).vectors
                 continue
