@@ -46,7 +46,8 @@ def run_hidden_states(model, tokenizer, texts, layers, pooling, device, max_leng
 class GGUFDecoder(Encoder):
     """A decoder LLM from a GGUF file; exposes every layer's hidden state.
 
-    ``layer=None`` means the last hidden state (``n_layers``), before the final norm.
+    ``layer=None`` means the last hidden state (``n_layers``); as transformers returns it, that last
+    entry already has the model's final norm applied (earlier layers do not).
     ``random_init_seed`` builds the same architecture with freshly initialised weights: the
     control model for convergence studies (no weights are read, only the config and tokenizer).
     """
@@ -59,6 +60,11 @@ class GGUFDecoder(Encoder):
         self.random_init_seed = random_init_seed
 
     def _load(self):
+        lm, tok = self.causal_lm()
+        return lm.model, tok
+
+    def causal_lm(self):
+        """The full causal LM (with its final norm and LM head) and its tokenizer, on ``self.device``."""
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
         folder, filename = self._locate()
@@ -73,8 +79,7 @@ class GGUFDecoder(Encoder):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.random_init_seed)
                 model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-        base = model.model.to(self.device).eval()
-        return base, tok
+        return model.to(self.device).eval(), tok
 
     def _encode_batch(self, texts, layers, pooling):
         model, tok = self._model

@@ -1,0 +1,256 @@
+"""Reading a decoder's hidden states through its own output layer.
+
+- :class:`LogitLens` (nostalgebraist, 2020, "interpreting GPT: the logit lens"): project the hidden
+  state of any layer through the model's final norm and LM head, giving a next-token distribution per
+  layer. Convention (transformers): ``hidden_states[L]`` already carries the final norm, so layers
+  ``0..L-1`` get ``head(norm(h))`` and layer ``L`` gets ``head(h)`` — at the last layer the lens
+  equals the model's own logits.
+- Vocabulary-defined semantics (Gu et al., 2024, arXiv 2401.16184): with LM-head matrix ``W`` (V × d)
+  and ``G = WᵀW``, the *semantic basis* of token v is ``b_v = W⁺ e_v = G⁻¹ w_v`` — the hidden-space
+  point whose logits are the projection of the one-hot ``e_v``. Dot-product logits are inner products
+  with the basis in the metric G: ``w_v·h = b_vᵀ G h``. :func:`semantic_logits` scores hidden states by
+  their similarity to each basis vector (``"dot"``, ``"cosine"`` or ``"distance"`` = −squared
+  distance) in the Euclidean metric (as in the paper) or in the LM-head metric ``G`` (``metric="head"``,
+  where ``"dot"`` reproduces the LM head exactly). :class:`SemanticCalibrator` learns a small residual
+  map that clusters hidden states around their label tokens' basis vectors (the paper's "semantic
+  calibration").
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ._validate import check_choice, check_matrix, check_positive_int, check_texts
+from .exceptions import NotFittedError, ShapeError, ValidationError
+
+
+class LogitLens:
+    """Logit lens over a Hugging Face causal LM (``model.model.norm`` and the output embeddings).
+
+    >>> lens = LogitLens.from_encoder("smollm2-135m")               # doctest: +SKIP
+    >>> lens.top_tokens(["The capital of France is"], layers=[10, 30], k=3)  # doctest: +SKIP
+    """
+
+    def __init__(self, model, tokenizer, *, batch_size: int = 16, max_length: int = 256):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "right"
+        self.batch_size = check_positive_int(batch_size, "batch_size")
+        self.max_length = max_length
+        self.n_layers = int(model.config.num_hidden_layers)
+        self.device = next(model.parameters()).device
+
+    @classmethod
+    def from_encoder(cls, name: str = "smollm2-135m", *, device: str = "auto", **kwargs) -> "LogitLens":
+        """Build from a registered decoder encoder (loads the full causal LM offline)."""
+        from .encoders import load_encoder
+        enc = load_encoder(name, device=device)
+        if not hasattr(enc, "causal_lm"):
+            raise ValidationError(f"encoder {name!r} is not a decoder LLM; the logit lens needs an LM head")
+        model, tok = enc.causal_lm()
+        return cls(model, tok, **kwargs)
+
+    @property
+    def head_weight(self) -> np.ndarray:
+        """LM-head matrix W, (V, d) float32."""
+        return self.model.get_output_embeddings().weight.detach().float().cpu().numpy()
+
+    def _layers(self, layers):
+        if isinstance(layers, str) and layers == "all":
+            return list(range(self.n_layers + 1))
+        out = []
+        for layer in layers:
+            if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+                raise ValidationError(f"layers must be ints; got {layer!r}")
+            layer = int(layer) + (self.n_layers + 1 if layer < 0 else 0)
+            if not 0 <= layer <= self.n_layers:
+                raise ValidationError(f"the model has hidden states 0..{self.n_layers}; got layer {layer}")
+            out.append(layer)
+        return out
+
+    def logits_from_hidden(self, hidden: torch.Tensor, layer: int) -> torch.Tensor:
+        """(…, d) hidden state of ``layer`` → (…, V) logits through the final norm (if not applied) and head."""
+        if layer < self.n_layers:
+            hidden = self.model.model.norm(hidden)
+        return self.model.get_output_embeddings()(hidden)
+
+    def _batches(self, texts):
+        texts = check_texts(texts)
+        for start in range(0, len(texts), self.batch_size):
+            chunk = texts[start:start + self.batch_size]
+            enc = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length,
+                                 return_tensors="pt")
+            enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+            with torch.inference_mode():
+                out = self.model.model(**enc, output_hidden_states=True)
+            yield out.hidden_states, enc["attention_mask"]
+
+    @torch.inference_mode()
+    def _position_probs(self, hidden, mask, layer, position):
+        """(B, V) probabilities at the last token, or averaged over the non-pad tokens."""
+        if position == "last":
+            last = mask.long().sum(1).clamp_min(1) - 1
+            h = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+            return torch.softmax(self.logits_from_hidden(h, layer).float(), -1)
+        probs = torch.softmax(self.logits_from_hidden(hidden, layer).float(), -1)
+        m = mask.unsqueeze(-1).float()
+        return (probs * m).sum(1) / m.sum(1).clamp_min(1)
+
+    def layer_log_probs(self, texts, *, layers="all", position: str = "last") -> dict:
+        """``{layer: (n, V) float32 log-probabilities}``; for small inputs (V floats per text per layer)."""
+        check_choice(position, "position", ("last", "mean"))
+        layers = self._layers(layers)
+        parts = {layer: [] for layer in layers}
+        for hidden, mask in self._batches(texts):
+            for layer in layers:
+                parts[layer].append(torch.log(self._position_probs(hidden[layer], mask, layer, position)
+                                              .clamp_min(1e-30)).cpu().numpy())
+        return {layer: np.concatenate(v) for layer, v in parts.items()}
+
+    def top_tokens(self, texts, *, layers="all", k: int = 5, position: str = "last") -> list:
+        """Per text, ``{layer: [(token string, log-prob), ...]}`` of the ``k`` most likely tokens."""
+        check_choice(position, "position", ("last", "mean"))
+        k = check_positive_int(k, "k")
+        layers = self._layers(layers)
+        result = []
+        for hidden, mask in self._batches(texts):
+            per_layer = {}
+            for layer in layers:
+                p = self._position_probs(hidden[layer], mask, layer, position)
+                v, i = torch.topk(p, k, dim=-1)
+                per_layer[layer] = (torch.log(v.clamp_min(1e-30)).cpu().numpy(), i.cpu().numpy())
+            for b in range(mask.shape[0]):
+                result.append({layer: [(self.tokenizer.decode([int(t)]), float(lp))
+                                       for lp, t in zip(per_layer[layer][0][b], per_layer[layer][1][b])]
+                               for layer in layers})
+        return result
+
+    def token_set_mass(self, texts, token_sets: dict, *, layers="all", position: str = "mean") -> dict:
+        """Mean probability mass on each named set of token ids, per layer.
+
+        ``token_sets``: ``{"en": [ids...], "ny": [ids...]}``. Returns ``{layer: {name: mass}}`` averaged
+        over texts — e.g. which language's tokens an intermediate layer "thinks in".
+        """
+        check_choice(position, "position", ("last", "mean"))
+        layers = self._layers(layers)
+        if not token_sets:
+            raise ValidationError("token_sets is empty")
+        idx = {name: torch.as_tensor(sorted(set(map(int, ids))), dtype=torch.long, device=self.device)
+               for name, ids in token_sets.items()}
+        total = {layer: {name: 0.0 for name in idx} for layer in layers}
+        n = 0
+        for hidden, mask in self._batches(texts):
+            n += mask.shape[0]
+            for layer in layers:
+                p = self._position_probs(hidden[layer], mask, layer, position)
+                for name, ids in idx.items():
+                    total[layer][name] += float(p[:, ids].sum())
+        return {layer: {name: v / n for name, v in d.items()} for layer, d in total.items()}
+
+
+# --------------------------------------------------------------------------- semantic basis
+def semantic_basis(head_weight) -> np.ndarray:
+    """Semantic basis ``B = (W⁺)ᵀ``: row v is ``b_v = W⁺ e_v`` (V × d float32) for LM head W (V × d)."""
+    W = check_matrix(head_weight, "head_weight", allow_torch=False).astype(np.float64)
+    return np.linalg.pinv(W).T.astype(np.float32)
+
+
+def semantic_logits(hidden, head_weight, *, kind: str = "cosine", metric: str = "euclidean",
+                    basis=None) -> np.ndarray:
+    """Similarity of hidden states (n × d) to every token's semantic basis vector → (n × V) float32.
+
+    ``kind``: ``"dot"`` (⟨h, b_v⟩), ``"cosine"``, or ``"distance"`` (−‖h − b_v‖²). ``metric``:
+    ``"euclidean"`` (the paper's latent-space similarity) or ``"head"`` (inner product ``xᵀ G y`` with
+    ``G = WᵀW``, under which ``"dot"`` equals the LM head's own logits ``W h``).
+    """
+    check_choice(kind, "kind", ("dot", "cosine", "distance"))
+    check_choice(metric, "metric", ("euclidean", "head"))
+    W = check_matrix(head_weight, "head_weight", allow_torch=False).astype(np.float64)
+    H = check_matrix(hidden, "hidden", allow_torch=False).astype(np.float64)
+    if H.shape[1] != W.shape[1]:
+        raise ShapeError(f"hidden has {H.shape[1]} columns but the LM head has {W.shape[1]}")
+    B = semantic_basis(W).astype(np.float64) if basis is None else np.asarray(basis, np.float64)
+    if metric == "head":
+        G = W.T @ W
+        dots = H @ G @ B.T                                    # = H Wᵀ (W W⁺)ᵀ … = W h when W has full column rank
+        h_sq = np.einsum("nd,de,ne->n", H, G, H)
+        b_sq = np.einsum("vd,de,ve->v", B, G, B)
+    else:
+        dots = H @ B.T
+        h_sq, b_sq = (H * H).sum(1), (B * B).sum(1)
+    if kind == "dot":
+        out = dots
+    elif kind == "cosine":
+        out = dots / np.sqrt(np.maximum(h_sq[:, None] * b_sq[None, :], 1e-300))
+    else:
+        out = -(h_sq[:, None] - 2 * dots + b_sq[None, :])
+    return out.astype(np.float32)
+
+
+class SemanticCalibrator:
+    """Residual affine map ``f(h) = h + h A + c`` trained so hidden states cluster around their label
+    token's semantic basis vector (distance logits over the label tokens, cross-entropy).
+
+    ``fit(H, labels, head_weight, label_tokens)``: H (n × d), labels (n,) ints indexing
+    ``label_tokens`` (token ids). ``predict(H)`` → label index of the nearest basis vector after
+    calibration. Parameters: ``rank`` (of A; None = full), ``temperature``, ``steps``, ``lr``,
+    ``weight_decay``, ``seed``.
+    """
+
+    def __init__(self, *, rank: int | None = 16, temperature: float = 1.0, steps: int = 300,
+                 lr: float = 1e-2, weight_decay: float = 1e-3, seed: int = 0):
+        self.rank, self.temperature, self.steps = rank, temperature, steps
+        self.lr, self.weight_decay, self.seed = lr, weight_decay, seed
+
+    def _map(self, H):
+        H = torch.as_tensor(H, dtype=torch.float32)
+        return H + (H @ self.U_) @ self.V_ + self.c_
+
+    def fit(self, H, labels, head_weight, label_tokens):
+        H = check_matrix(H, "H", allow_torch=False)
+        y = np.asarray(labels)
+        if y.shape != (H.shape[0],):
+            raise ShapeError(f"labels must have one entry per row of H ({H.shape[0]}); got shape {y.shape}")
+        tokens = np.asarray(label_tokens, dtype=np.int64)
+        if tokens.ndim != 1 or tokens.size < 2:
+            raise ValidationError("label_tokens needs at least two token ids")
+        if y.min() < 0 or y.max() >= tokens.size:
+            raise ValidationError(f"labels must index label_tokens (0..{tokens.size - 1})")
+        basis = semantic_basis(head_weight)
+        if basis.shape[1] != H.shape[1]:
+            raise ShapeError(f"H has {H.shape[1]} columns but the LM head has {basis.shape[1]}")
+        B = torch.as_tensor(basis[tokens])
+        d = H.shape[1]
+        r = d if self.rank is None else min(int(self.rank), d)
+        g = torch.Generator().manual_seed(self.seed)
+        self.U_ = (torch.randn(d, r, generator=g) * 0.01).requires_grad_()
+        self.V_ = torch.zeros(r, d, requires_grad=True)
+        self.c_ = torch.zeros(d, requires_grad=True)
+        opt = torch.optim.AdamW([self.U_, self.V_, self.c_], lr=self.lr, weight_decay=self.weight_decay)
+        target = torch.as_tensor(y, dtype=torch.long)
+        for _ in range(int(self.steps)):
+            opt.zero_grad()
+            logits = -torch.cdist(self._map(H), B).pow(2) / self.temperature
+            loss = torch.nn.functional.cross_entropy(logits, target)
+            loss.backward()
+            opt.step()
+        for p in (self.U_, self.V_, self.c_):
+            p.requires_grad_(False)
+        self.basis_ = B
+        self.label_tokens_ = tokens
+        self.n_features_in_ = d
+        return self
+
+    def transform(self, H) -> np.ndarray:
+        if not hasattr(self, "basis_"):
+            raise NotFittedError("SemanticCalibrator is not fitted yet; call fit first")
+        H = check_matrix(H, "H", allow_torch=False)
+        if H.shape[1] != self.n_features_in_:
+            raise ShapeError(f"H has {H.shape[1]} columns but the calibrator was fitted on {self.n_features_in_}")
+        return self._map(H).numpy()
+
+    def predict(self, H) -> np.ndarray:
+        Z = torch.as_tensor(self.transform(H))
+        return torch.cdist(Z, self.basis_).argmin(1).numpy()
