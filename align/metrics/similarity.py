@@ -28,8 +28,9 @@ import numpy as np
 from .._validate import check_matrix
 from ..exceptions import ShapeError, ValidationError
 from .similarity_base import as_matrix, centred_gram, centred_sq_norms, check_k, column_means
-from .similarity_kernel import _cka_ratio, _sq, cka, rsa, svcca, unbiased_cka, unbiased_hsic_terms
-from .similarity_knn import (cknna, cycle_knn, cycle_knn_rows, mutual_knn, mutual_knn_rows, permute_neighbours,
+from .similarity_kernel import (_cka_ratio, _pair_cosines, _sq, _unit_rows, cka, rsa, rsa_pairs, svcca, unbiased_cka,
+                                unbiased_hsic_terms)
+from .similarity_knn import (cknna, cknna_from_neighbours, cycle_knn, cycle_knn_rows, mutual_knn, mutual_knn_rows, permute_neighbours,
                              self_neighbours)
 
 SIMILARITY = {
@@ -96,6 +97,11 @@ class PairScorer:
     def rows(self, sx, sy):
         return None
 
+    def boot_score(self, sx, sy, idx):
+        """Metric on the resampled rows ``idx`` from the full-data states, or None (then the caller
+        re-prepares both sides on ``X[idx]``)."""
+        return None
+
     @staticmethod
     def n_rows(state) -> int:
         return state.shape[0] if isinstance(state, np.ndarray) else state["n"]
@@ -149,7 +155,76 @@ class _CkaScorer(PairScorer):
         return _cka_ratio(hxy, sx["h"], sy["h"])
 
 
-_SCORERS = {"mutual_knn": _KnnScorer, "cycle_knn": _KnnScorer, "cka": _CkaScorer, "unbiased_cka": _CkaScorer}
+class _CknnaScorer(PairScorer):
+    def __init__(self, name, fn, params):
+        unknown = set(params) - {"k"}
+        if unknown:
+            raise ValidationError(f"{name} takes only k; got {sorted(unknown)}")
+        super().__init__(name, fn, {"k": params.get("k", 10)})
+
+    def prepare(self, X, name="X"):
+        X = as_matrix(X, name, min_rows=4)
+        k = X.shape[0] - 1 if self.params["k"] is None else self.params["k"]
+        k = check_k(k, X.shape[0], minimum=2)
+        return {"n": X.shape[0], "X": X, "I": None if k == X.shape[0] - 1 else self_neighbours(X, k)}
+
+    def score(self, sx, sy, perm=None):
+        Y = sy["X"] if perm is None else sy["X"][perm]
+        if sx["I"] is None:
+            return unbiased_cka(sx["X"], Y)
+        IY = sy["I"] if perm is None else permute_neighbours(sy["I"], perm)
+        return cknna_from_neighbours(sx["X"], Y, sx["I"], IY)
+
+
+class _RsaScorer(PairScorer):
+    """Exact RSA: ranks of each side's pair similarities are computed once; a re-pairing only
+    re-indexes them (the pairs of ``Y[perm]`` are the pairs of Y at ``(perm[i], perm[j])``)."""
+
+    def prepare(self, X, name="X"):
+        from scipy.stats import rankdata
+        X = as_matrix(X, name, min_rows=3)
+        n = X.shape[0]
+        max_pairs = self.params.get("max_pairs", 2_000_000)
+        if n * (n - 1) // 2 > max_pairs:  # sampled estimate: no shortcut, score calls rsa itself
+            return {"n": n, "X": X, "R": None}
+        i, j = rsa_pairs(n, max_pairs)
+        U = _unit_rows(X, name)
+        R = np.zeros((n, n))
+        R[i, j] = rankdata(_pair_cosines(U, i, j))
+        return {"n": n, "X": X, "U": U, "R": R + R.T, "i": i, "j": j}
+
+    def score(self, sx, sy, perm=None):
+        if sx["R"] is None:
+            return float(rsa(sx["X"], sy["X"] if perm is None else sy["X"][perm], **self.params))
+        i, j = sx["i"], sx["j"]
+        rx = sx["R"][i, j]
+        ry = sy["R"][i, j] if perm is None else sy["R"][perm[i], perm[j]]
+        return _pearson(rx, ry)
+
+    def boot_score(self, sx, sy, idx):
+        """RSA on the resample ``idx`` without the pairs of two copies of one item (their cosine is 1
+        on both sides and would inflate the correlation)."""
+        from scipy.stats import rankdata
+        if sx["R"] is None:
+            return None
+        i, j = np.triu_indices(idx.shape[0], 1)
+        i, j = idx[i], idx[j]
+        keep = i != j
+        i, j = i[keep], j[keep]
+        return _pearson(rankdata(_pair_cosines(sx["U"], i, j)), rankdata(_pair_cosines(sy["U"], i, j)))
+
+
+def _pearson(rx, ry) -> float:
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    den = np.sqrt((rx @ rx) * (ry @ ry))
+    if den == 0:
+        raise ValidationError("rsa: all pairwise similarities of X or of Y are equal; the rank "
+                              "correlation is undefined")
+    return float((rx @ ry) / den)
+
+
+_SCORERS = {"rsa": _RsaScorer, "mutual_knn": _KnnScorer, "cycle_knn": _KnnScorer, "cka": _CkaScorer, "unbiased_cka": _CkaScorer,
+            "cknna": _CknnaScorer}
 
 
 def metric_name(metric) -> str:
