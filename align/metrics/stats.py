@@ -91,7 +91,8 @@ def _check_level(level):
 
 
 def paired_similarity(metric, sets_a, sets_b=None, *, pairs=None, n_permutations: int = 0, n_boot: int = 0,
-                      seed: int = 0, metric_kwargs: dict | None = None, scheme: str = "auto") -> dict:
+                      seed: int = 0, metric_kwargs: dict | None = None, scheme: str = "auto",
+                      boot_indices=None) -> dict:
     """Engine behind the similarity statistics: one metric on many pairs of representations.
 
     Args:
@@ -103,11 +104,16 @@ def paired_similarity(metric, sets_a, sets_b=None, *, pairs=None, n_permutations
             applies it to the b side of every pair, so the nulls of different pairs are jointly valid
             (needed for a maximum over pairs).
         n_boot: bootstrap rounds. Round b draws ONE multiset of rows, shared by all pairs.
-            ``scheme="rows"`` recomputes the metric on the resampled rows (jointly in X and Y);
-            ``"items"`` resamples per-row contributions with the neighbour lists fixed (for metrics
-            that are a mean over rows: mutual_knn, cycle_knn). ``"auto"`` picks ``items`` where it
-            exists because row resampling creates duplicate rows, and a duplicate is a perfect
-            neighbour in both spaces, which inflates kNN metrics.
+            A resample repeats rows, and two copies of one item are perfect neighbours and perfectly
+            similar in both spaces, so a metric recomputed naively on ``(X[idx], Y[idx])`` is
+            inflated. ``scheme="items"`` (mutual_knn, cycle_knn: means over rows) resamples the
+            per-row contributions with the neighbour lists fixed; ``"rows"`` scores the resampled
+            rows jointly in X and Y, without the pairs of two copies of one item for cka,
+            unbiased_cka and rsa (closed forms, see :mod:`align.metrics.similarity_scorers`) and by
+            plain recomputation otherwise (cknna: biased upward, a warning says so). ``"auto"``
+            picks ``items`` where it exists, else ``rows``.
+        boot_indices: optional (B, n) int array of resamples to use instead of drawing ``n_boot``
+            (so several metrics, or a metric and another per-item quantity, share the same resamples).
     Returns:
         ``{"metric", "pairs", "values" (P,), "null" (R, P) or None, "boot" (B, P) or None, "scheme"}``.
     """
@@ -118,10 +124,8 @@ def paired_similarity(metric, sets_a, sets_b=None, *, pairs=None, n_permutations
         raise ValidationError(f"scheme must be 'auto', 'rows' or 'items'; got {scheme!r}")
     scorer = get_scorer(metric, **(metric_kwargs or {}))
     same = sets_b is None
-    raw_a = _as_list(sets_a, "sets_a")
-    raw_b = raw_a if same else _as_list(sets_b, "sets_b")
-    sa = [scorer.prepare(X, f"sets_a[{i}]") for i, X in enumerate(raw_a)]
-    sb = sa if same else [scorer.prepare(X, f"sets_b[{j}]") for j, X in enumerate(raw_b)]
+    sa = [scorer.prepare(X, f"sets_a[{i}]") for i, X in enumerate(_as_list(sets_a, "sets_a"))]
+    sb = sa if same else [scorer.prepare(X, f"sets_b[{j}]") for j, X in enumerate(_as_list(sets_b, "sets_b"))]
     for s in sa[1:] + sb:
         scorer.check_pair(sa[0], s)
     n = scorer.n_rows(sa[0])
@@ -137,6 +141,13 @@ def paired_similarity(metric, sets_a, sets_b=None, *, pairs=None, n_permutations
         for r in range(n_permutations):
             perm = rng.permutation(n)
             null[r] = [scorer.score(sa[i], sb[j], perm) for i, j in pairs]
+    if boot_indices is not None:
+        boot_indices = np.asarray(boot_indices)
+        if boot_indices.ndim != 2 or boot_indices.shape[1] != n or not np.issubdtype(boot_indices.dtype, np.integer):
+            raise ShapeError(f"boot_indices must be an integer array (B, {n}); got {boot_indices.shape}")
+        if boot_indices.size and (boot_indices.min() < 0 or boot_indices.max() >= n):
+            raise ValidationError(f"boot_indices must lie in [0, {n})")
+        n_boot = boot_indices.shape[0]
     boot = None
     if n_boot:
         rows = {p: scorer.rows(sa[p[0]], sb[p[1]]) for p in pairs} if scheme in ("auto", "items") else {}
@@ -149,18 +160,13 @@ def paired_similarity(metric, sets_a, sets_b=None, *, pairs=None, n_permutations
                           "so the resampled values are biased upward; read the interval with care", stacklevel=3)
         boot = np.empty((n_boot, len(pairs)))
         for b in range(n_boot):
-            idx = rng.integers(0, n, size=n)
+            idx = rng.integers(0, n, size=n) if boot_indices is None else boot_indices[b]
             if items:
                 boot[b] = [rows[p][idx].mean() for p in pairs]
                 continue
-            fast = [scorer.boot_score(sa[i], sb[j], idx) for i, j in pairs]
-            if all(v is not None for v in fast):
-                boot[b] = fast
-                continue
             used_a = sorted({p[0] for p in pairs} | ({p[1] for p in pairs} if same else set()))
-            ra = {i: scorer.prepare(_take(raw_a[i], idx), f"sets_a[{i}]") for i in used_a}
-            rb = ra if same else {j: scorer.prepare(_take(raw_b[j], idx), f"sets_b[{j}]")
-                                  for j in sorted({p[1] for p in pairs})}
+            ra = {i: scorer.resample(sa[i], idx) for i in used_a}
+            rb = ra if same else {j: scorer.resample(sb[j], idx) for j in sorted({p[1] for p in pairs})}
             boot[b] = [scorer.score(ra[i], rb[j]) for i, j in pairs]
     elif scheme == "auto":
         scheme = "rows"
@@ -172,12 +178,6 @@ def _as_list(sets, name):
     if isinstance(sets, np.ndarray) or not hasattr(sets, "__len__") or len(sets) == 0:
         raise ValidationError(f"{name} must be a non-empty list of matrices")
     return [np.asarray(s.vectors) if hasattr(s, "vectors") else s for s in sets]
-
-
-def _take(X, idx):
-    if hasattr(X, "detach"):
-        X = X.detach().cpu().numpy()
-    return np.asarray(X)[idx]
 
 
 def permutation_test(metric, X, Y, *, n_permutations: int = 1000, seed: int = 0,
@@ -216,9 +216,9 @@ def bootstrap_metric(metric, X, Y, *, n_boot: int = 1000, level: float = 0.95, s
     """Percentile bootstrap CI of ``metric(X, Y)`` over items (rows resampled jointly in X and Y).
 
     ``scheme`` as in :func:`paired_similarity`: for mutual_knn / cycle_knn the default resamples the
-    per-row contributions (neighbour lists fixed); for the other metrics it recomputes the metric on
-    ``(X[idx], Y[idx])``. For ``unbiased_cka`` and ``cknna`` duplicated rows act as distinct items, a
-    small upward bias of order 1/n in the resampled values.
+    per-row contributions (neighbour lists fixed); cka, unbiased_cka and rsa score the resample
+    without the pairs formed by two copies of one item; other metrics are recomputed on
+    ``(X[idx], Y[idx])`` (for cknna that is biased upward: copies are mutual neighbours).
     Returns ``{"metric", "value", "low", "high", "level", "n_boot", "scheme", "se"}``.
     """
     n_boot = check_positive_int(n_boot, "n_boot")
@@ -272,7 +272,8 @@ def layer_grid_test(metric, layers_a, layers_b, *, n_permutations: int = 1000, s
 
 
 def similarity_matrix(metric, sets, *, n_permutations: int = 0, n_boot: int = 0, level: float = 0.95,
-                      seed: int = 0, metric_kwargs: dict | None = None, symmetric: bool | None = None) -> dict:
+                      seed: int = 0, metric_kwargs: dict | None = None, symmetric: bool | None = None,
+                      boot_indices=None) -> dict:
     """``metric`` between every pair of ``sets`` (m matrices with the same paired rows), with
     per-pair permutation p-values and bootstrap CIs (one shared permutation / resample per round).
 
@@ -288,7 +289,8 @@ def similarity_matrix(metric, sets, *, n_permutations: int = 0, n_boot: int = 0,
         symmetric = name not in ("cycle_knn", "cknna")
     pairs = [(i, j) for i in range(m) for j in range(m) if (i <= j if symmetric else True)]
     res = paired_similarity(metric, sets, pairs=pairs, n_permutations=n_permutations, n_boot=n_boot, seed=seed,
-                            metric_kwargs=metric_kwargs)
+                            metric_kwargs=metric_kwargs, boot_indices=boot_indices)
+    n_boot = 0 if res["boot"] is None else res["boot"].shape[0]
     nan = np.full((m, m), np.nan)
     out = {k: nan.copy() for k in ("values", "p_values", "low", "high", "null_mean", "null_q95")}
     boot = None if res["boot"] is None else np.full((res["boot"].shape[0], m, m), np.nan)
