@@ -52,8 +52,9 @@ def column_means(X: np.ndarray) -> np.ndarray:
     return np.asarray(X.mean(axis=0, dtype=np.float64), dtype=np.float64)
 
 
-def centred_blocks(X: np.ndarray, mean: np.ndarray, rows: int = CHUNK_ROWS):
+def centred_blocks(X: np.ndarray, mean: np.ndarray, rows: int | None = None):
     """Yield ``(start, float64 block of X - mean)`` so a float32 input is never copied whole."""
+    rows = rows or CHUNK_ROWS
     for s in range(0, X.shape[0], rows):
         yield s, np.asarray(X[s:s + rows], np.float64) - mean
 
@@ -69,7 +70,7 @@ def centred_gram(X: np.ndarray, Y: np.ndarray | None = None, mx=None, my=None) -
     my = column_means(Y) if my is None else my
     out = np.zeros((X.shape[1], Y.shape[1]), dtype=np.float64)
     for s, a in centred_blocks(X, mx):
-        out += a.T @ (np.asarray(Y[s:s + CHUNK_ROWS], np.float64) - my)
+        out += a.T @ (np.asarray(Y[s:s + a.shape[0]], np.float64) - my)
     return out
 
 
@@ -80,7 +81,7 @@ def centred_grams(X: np.ndarray, Y: np.ndarray):
     gyy = np.zeros((Y.shape[1], Y.shape[1]))
     gxy = np.zeros((X.shape[1], Y.shape[1]))
     for s, a in centred_blocks(X, mx):
-        b = np.asarray(Y[s:s + CHUNK_ROWS], np.float64) - my
+        b = np.asarray(Y[s:s + a.shape[0]], np.float64) - my
         gxx += a.T @ a
         gyy += b.T @ b
         gxy += a.T @ b
