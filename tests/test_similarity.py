@@ -217,3 +217,19 @@ def test_other_parameter_checks():
         prepare_features(X, q=1.5)
     with pytest.raises(ValidationError):
         prepare_features(np.array([[np.inf, 1.0]]))
+
+
+@pytest.mark.parametrize("kind", ["latent", "duplicates"])
+def test_screened_self_knn_is_exact(kind):
+    from align.metrics.selfknn import self_knn
+    rng = np.random.default_rng(0)
+    n, d = 800, 24
+    X = rng.normal(size=(n, 6)) @ rng.normal(size=(6, d)) + 0.3 * rng.normal(size=(n, d))
+    if kind == "duplicates":
+        X[100:140] = X[:40]
+    X = (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
+    stats = {}
+    got = self_knn(X, 7, screen=True, block=256, subset=128, stats=stats)
+    assert (got == nv.knn_lists(X.astype(np.float64), 7)).all()
+    assert stats["certified"] + stats["fallback_rows"] == n and stats["certified"] > 0.9 * n
+    assert (self_neighbours(X, 7, backend="screen") == got).all()

@@ -20,15 +20,19 @@ def self_neighbours(X, k: int, *, backend: str = "auto", memory_mb: int = 256) -
 
     Args:
         X: (n, d) float32 or float64; k: 1 <= k <= n - 1.
-        backend: ``"auto"`` uses the exact screened search of :mod:`align.metrics.selfknn` for
-            float32 and :func:`align.search.knn` (torch, float64 arithmetic) for float64; any backend
-            name of :func:`align.search.knn` forces that search.
+        backend: ``"auto"``: float64 input → exact float64 torch tiles; float32 → faiss when
+            installed (the BLAS roof), else torch. ``"screen"``: the exact bf16-screened symmetric
+            search of :mod:`align.metrics.selfknn` (certified against float64 scores). Any other
+            backend name of :func:`align.search.knn` forces that search.
     Returns:
-        (n, k) int64 indices, best first.
+        (n, k) int64 indices, best first; ties go to the lower index.
     """
     from ..search import knn
     X = as_matrix(X, "X")
     k = check_k(k, X.shape[0])
+    if backend == "screen":
+        from .selfknn import self_knn
+        return self_knn(X, k, memory_mb=memory_mb)
     if backend == "auto" and X.dtype == np.float64:
         backend = "torch"
     _, I = knn(X, X, k, metric="ip", exclude_self=True, backend=backend, memory_mb=memory_mb)
