@@ -233,3 +233,10 @@ def test_screened_self_knn_is_exact(kind):
     assert (got == nv.knn_lists(X.astype(np.float64), 7)).all()
     assert stats["certified"] + stats["fallback_rows"] == n and stats["certified"] > 0.9 * n
     assert (self_neighbours(X, 7, backend="screen") == got).all()
+
+
+def test_float32_feature_space_is_close_to_float64():
+    X, Y = planted(n=500, offset=4.0)
+    for f in (cka, unbiased_cka):
+        assert f(X.astype(np.float32), Y.astype(np.float32)) == pytest.approx(
+            f(X.astype(np.float32).astype(np.float64), Y.astype(np.float32).astype(np.float64)), abs=1e-5)
