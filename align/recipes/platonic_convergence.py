@@ -115,7 +115,7 @@ def _mean_alignment(values: np.ndarray, boot, members, level):
 
 
 def run(config: Config, *, verbose: bool = True):
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     if config.decoder_layer not in config.decoder_layers:
         raise ValidationError(f"decoder_layer {config.decoder_layer} must be one of decoder_layers {config.decoder_layers}")
     corpus = load_corpus(config.corpus)
@@ -187,6 +187,7 @@ def run(config: Config, *, verbose: bool = True):
                     g["layers"] = layers
                     grids[m] = g
     timings["total_s"] = round(time.perf_counter() - t_start, 3)
+    timings["cpu_s"] = round(time.process_time() - cpu_start, 3)  # all threads; wall time on a shared host varies
 
     run_dir = new_run_dir(config.out, NAME)
     summary = {
