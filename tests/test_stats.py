@@ -45,7 +45,7 @@ def test_permutation_scorer_equals_recomputing_on_permuted_rows():
         assert fast == pytest.approx(SIMILARITY[metric](X, Y[perm], **kw), abs=1e-10), metric
 
 
-@pytest.mark.parametrize("metric,kw", [("mutual_knn", {"k": 3}), ("unbiased_cka", {})])
+@pytest.mark.parametrize("metric,kw", [("mutual_knn", {"k": 3}), ("unbiased_cka", {}), ("cka", {})])
 def test_p_values_are_calibrated_under_independence(metric, kw):
     # 60 independent data sets: the p-values must spread uniformly over (0, 1]
     ps = []
