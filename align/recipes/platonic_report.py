@@ -59,9 +59,17 @@ def trend_plot(path, summary, members, control):
                 style = dict(marker="s", color="grey") if i in control else dict(marker="o")
                 ax.errorbar([x], [y["value"]], yerr=yerr, xerr=xerr, capsize=3, linestyle="none", **style)
                 ax.annotate(name, (x, y["value"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+            null = np.nanmean(np.array(summary["matrices"][metric]["null_mean"], dtype=float))
+            if np.isfinite(null):
+                ax.axhline(null, color="black", linestyle="--", linewidth=0.8, label="permutation null (mean)")
             if xkey == "size":
+                from matplotlib.ticker import NullFormatter, ScalarFormatter
                 ax.set_xscale("log")
+                ax.set_xticks([10, 20, 50, 100, 200])
+                ax.xaxis.set_major_formatter(ScalarFormatter())
+                ax.xaxis.set_minor_formatter(NullFormatter())
                 ax.set_xlabel("parameters (millions, log scale)")
+                ax.legend(fontsize=7, loc="best")
             else:
                 ax.axvline(summary["competence"]["majority_baseline"], color="grey", linestyle=":",
                            label="majority-genre baseline")
