@@ -287,12 +287,14 @@ def similarity_matrix(metric, sets, *, n_permutations: int = 0, n_boot: int = 0,
     name = metric_name(metric)
     if symmetric is None:
         symmetric = name not in ("cycle_knn", "cknna")
-    pairs = [(i, j) for i in range(m) for j in range(m) if (i <= j if symmetric else True)]
+    pairs = [(i, j) for i in range(m) for j in range(m) if (i < j if symmetric else i != j)]
     res = paired_similarity(metric, sets, pairs=pairs, n_permutations=n_permutations, n_boot=n_boot, seed=seed,
                             metric_kwargs=metric_kwargs, boot_indices=boot_indices)
     n_boot = 0 if res["boot"] is None else res["boot"].shape[0]
     nan = np.full((m, m), np.nan)
     out = {k: nan.copy() for k in ("values", "p_values", "low", "high", "null_mean", "null_q95")}
+    diag = paired_similarity(metric, sets, pairs=[(i, i) for i in range(m)], metric_kwargs=metric_kwargs)
+    np.fill_diagonal(out["values"], diag["values"])  # a set with itself: no null, no interval
     boot = None if res["boot"] is None else np.full((res["boot"].shape[0], m, m), np.nan)
     for t, (i, j) in enumerate(pairs):
         cells = [(i, j), (j, i)] if symmetric else [(i, j)]

@@ -59,9 +59,17 @@ def trend_plot(path, summary, members, control):
                 style = dict(marker="s", color="grey") if i in control else dict(marker="o")
                 ax.errorbar([x], [y["value"]], yerr=yerr, xerr=xerr, capsize=3, linestyle="none", **style)
                 ax.annotate(name, (x, y["value"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+            null = np.nanmean(np.array(summary["matrices"][metric]["null_mean"], dtype=float))
+            if np.isfinite(null):
+                ax.axhline(null, color="black", linestyle="--", linewidth=0.8, label="permutation null (mean)")
             if xkey == "size":
+                from matplotlib.ticker import NullFormatter, ScalarFormatter
                 ax.set_xscale("log")
+                ax.set_xticks([10, 20, 50, 100, 200])
+                ax.xaxis.set_major_formatter(ScalarFormatter())
+                ax.xaxis.set_minor_formatter(NullFormatter())
                 ax.set_xlabel("parameters (millions, log scale)")
+                ax.legend(fontsize=7, loc="best")
             else:
                 ax.axvline(summary["competence"]["majority_baseline"], color="grey", linestyle=":",
                            label="majority-genre baseline")
@@ -139,6 +147,13 @@ def render_report(summary, config, pngs, terminal: bool = False) -> str:
                      "null 95%": res["null_q95"][i][j], "p": res["p_values"][i][j]}
                     for j in range(len(names)) if j != i]
             lines += [f"Control {c} against the null:", "", markdown_table(ctrl, list(ctrl[0])), ""]
+            trained = [res["values"][a][b] for a in range(len(names)) for b in range(a + 1, len(names))
+                       if names[a] not in summary["control"] and names[b] not in summary["control"]]
+            cv = [r["value"] for r in ctrl if r["vs"] not in summary["control"]]
+            nm = [r["null mean"] for r in ctrl if r["vs"] not in summary["control"] and r["null mean"] is not None]
+            if trained and cv and nm:
+                lines += [f"The control scores {min(cv):.3f}–{max(cv):.3f} against the other models (permutation null "
+                          f"mean {np.mean(nm):.3f}); pairs of trained models score {min(trained):.3f}–{max(trained):.3f}.", ""]
         ma = summary["mean_alignment"][metric]
         t = summary["trends"][metric]
         lines += [f"Mean {title} of each model to the other (non-control) models: "
