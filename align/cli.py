@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="output file: .safetensors or .npz (+ .json sidecar)")
     e.set_defaults(func=cmd_embed)
 
+    from .cli_translate import add_commands as add_translate_commands
+    add_translate_commands(sub)  # fit, translate, evaluate
+
     r = sub.add_parser("recipe", help="run a recipe; writes runs/<recipe>/<timestamp>/")
     r.add_argument("name", help="recipe name, e.g. paired_vs_unpaired")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")

@@ -17,14 +17,15 @@ def _svd(Xc: np.ndarray):
     return U[:, keep], s[keep], Vt[keep]
 
 
-def ridge_loo_errors(U, s, UtY, Yc, alphas) -> np.ndarray:
+def ridge_loo_errors(U, s, UtY, Yc, alphas, *, intercept: bool = True) -> np.ndarray:
     """Exact leave-one-out squared error of ridge for each penalty, from one thin SVD.
 
-    With ``Xc = U diag(s) Vᵀ`` the ridge hat matrix is ``H = U diag(s²/(s²+α)) Uᵀ`` and the LOO
-    residual of row i is ``r_i / (1 − H_ii)`` (Golub, Heath & Wahba, 1979, Technometrics 21(2);
-    Rifkin & Lippert, 2007, MIT-CSAIL-TR-2007-025). Shapes: U (n, r), s (r,), UtY (r, d_y),
-    Yc (n, d_y). Returns (len(alphas),) float64 mean squared LOO error per row. The column means are
-    held fixed (computed with all rows), a standard approximation.
+    With ``Xc = U diag(s) Vᵀ`` (X centred) the hat matrix of ridge with an unpenalised intercept is
+    ``H = 11ᵀ/n + U diag(s²/(s²+α)) Uᵀ`` and the LOO residual of row i is ``r_i / (1 − H_ii)``
+    (Golub, Heath & Wahba, 1979, Technometrics 21(2); Rifkin & Lippert, 2007,
+    MIT-CSAIL-TR-2007-025) — exact, intercept refitted without row i included. Shapes: U (n, r),
+    s (r,), UtY (r, d_y), Yc (n, d_y) centred. Returns (len(alphas),) float64: mean over rows of the
+    squared LOO error summed over outputs.
     """
     errs = np.empty(len(alphas))
     s2 = s * s
@@ -32,7 +33,7 @@ def ridge_loo_errors(U, s, UtY, Yc, alphas) -> np.ndarray:
     for i, a in enumerate(alphas):
         f = s2 / (s2 + a)
         resid = Yc - U @ (f[:, None] * UtY)
-        h = U2 @ f
+        h = U2 @ f + (1.0 / Yc.shape[0] if intercept else 0.0)
         denom = np.maximum(1.0 - h, 1e-12)
         errs[i] = float(((resid / denom[:, None]) ** 2).sum() / Yc.shape[0])
     return errs
@@ -47,7 +48,8 @@ class LinearTranslator(BaseAligner):
     - ``alpha``: ridge penalty ``λ`` in ``min ||Xc W − Yc||² + λ ||W||²``; ``0`` gives minimum-norm
       least squares; ``"auto"`` (default) picks λ from ``alphas`` by exact leave-one-out error,
       computed for the whole grid from the same SVD (Hoerl & Kennard, 1970).
-    - ``alphas``: the grid for ``"auto"``, relative to ``mean(s²)`` of the centred X (scale-free).
+    - ``alphas``: the grid for ``"auto"``, relative to ``mean(s²)`` of the centred X (scale-free);
+      ``None``: :data:`ALPHA_GRID`.
     - ``center``: fit an intercept through the column means.
 
     Fitted: ``W_`` (d_x, d_y) float64, ``mean_x_``, ``mean_y_``, ``alpha_`` (the absolute λ used),
@@ -58,7 +60,7 @@ class LinearTranslator(BaseAligner):
     _array_attrs = ("W_", "mean_x_", "mean_y_")
     _json_attrs = ("n_features_in_", "n_features_out_", "alpha_", "loo_errors_")
 
-    def __init__(self, *, alpha="auto", alphas=ALPHA_GRID, center: bool = True):
+    def __init__(self, *, alpha="auto", alphas=None, center: bool = True):
         self.alpha = alpha
         self.alphas = alphas
         self.center = center
@@ -67,7 +69,7 @@ class LinearTranslator(BaseAligner):
         if isinstance(self.alpha, str):
             if self.alpha != "auto":
                 raise ValidationError(f"alpha must be a number >= 0 or 'auto'; got {self.alpha!r}")
-            grid = np.asarray(self.alphas, dtype=np.float64).ravel()
+            grid = np.asarray(ALPHA_GRID if self.alphas is None else self.alphas, dtype=np.float64).ravel()
             if grid.size == 0 or not np.isfinite(grid).all() or (grid <= 0).any():
                 raise ValidationError(f"alphas must be a non-empty list of positive numbers; got {self.alphas!r}")
             return grid
@@ -93,7 +95,7 @@ class LinearTranslator(BaseAligner):
         elif X.shape[0] <= 2 or s.size == 0:
             alpha = scale
         else:
-            errs = ridge_loo_errors(U, s, UtY, Yc, grid * scale)
+            errs = ridge_loo_errors(U, s, UtY, Yc, grid * scale, intercept=self.center)
             alpha = float(grid[int(np.argmin(errs))] * scale)
             self.loo_errors_ = errs.tolist()
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -112,6 +114,24 @@ class LinearTranslator(BaseAligner):
         """``(A, b)`` with ``transform(X) = X A + b``: A (d_x, d_y), b (d_y,) float64."""
         self._check_fitted()
         return self.W_, self.mean_y_ - self.mean_x_ @ self.W_
+
+    def _restore_extra(self, arrays: dict) -> None:
+        check_affine_state(self)
+
+
+def check_affine_state(obj) -> None:
+    """After loading: ``W_`` (d_in, d_out), ``mean_x_`` (d_in,), ``mean_y_`` (d_out,) must agree with
+    the saved dimensions; raises CorruptFileError (weights saved for other dimensions) otherwise."""
+    from ..exceptions import CorruptFileError
+    try:
+        d_in, d_out = int(obj.n_features_in_), int(obj.n_features_out_)
+    except (AttributeError, TypeError, ValueError):
+        raise CorruptFileError(f"saved {type(obj).__name__} lacks valid n_features_in_/n_features_out_") from None
+    for name, shape in (("W_", (d_in, d_out)), ("mean_x_", (d_in,)), ("mean_y_", (d_out,))):
+        got = tuple(np.shape(getattr(obj, name)))
+        if got != shape:
+            raise CorruptFileError(f"saved {type(obj).__name__}: {name} has shape {got} but a {d_in} → {d_out} "
+                                   f"map needs {shape}; the weights were saved for other dimensions")
 
 
 def affine_approximation(aligner, X=None):

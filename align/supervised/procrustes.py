@@ -63,6 +63,10 @@ class ProcrustesTranslator(BaseAligner):
         A = self.scale_ * self.W_
         return A, self.mean_y_ - self.mean_x_ @ A
 
+    def _restore_extra(self, arrays: dict) -> None:
+        from .linear import check_affine_state
+        check_affine_state(self)
+
     def inverse_transform(self, Y) -> np.ndarray:
         """(m, d_y) → (m, d_x) float32 (exact inverse when W is square)."""
         Y = self._check_transform_input(Y, "Y", side="out")
