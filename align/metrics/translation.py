@@ -111,7 +111,8 @@ def translation_items(pred, target, *, metric: str = "cosine", csls_k: int | Non
     P, T = _check_pair(pred, target)
     items = {"rank": translation_ranks(P, T, metric=metric, gallery_size=gallery_size, seed=seed)}
     if csls_k is not None:
-        items["csls_rank"] = translation_ranks(P, T, csls_k=csls_k, gallery_size=gallery_size, seed=seed)
+        items["csls_rank"] = translation_ranks(P, T, metric=metric, csls_k=csls_k, gallery_size=gallery_size,
+                                               seed=seed)
     Pn, Tn = _normalise(P.astype(np.float64)), _normalise(T.astype(np.float64))
     items["cosine"] = (Pn * Tn).sum(1)
     return items

@@ -76,7 +76,14 @@ def curve_points(config) -> list:
     if lo >= hi:
         return [hi]
     raw = np.geomspace(lo, hi, max(2, config.n_points))
-    return sorted({int(float(f"{v:.2g}")) if v < hi else hi for v in raw})
+    return sorted({lo, hi} | {_nice(v) for v in raw[1:-1]})
+
+
+def _nice(v: float) -> int:
+    """The nearest (in log scale) of 1, 2, 3, 5 × 10^k: round numbers of pairs for the curve."""
+    base = 10.0 ** np.floor(np.log10(v))
+    options = [m * base for m in (1, 2, 3, 5, 10)]
+    return int(round(min(options, key=lambda o: abs(np.log(o / v)))))
 
 
 def _ints(values, name):
@@ -165,7 +172,7 @@ def run(config: Config, *, verbose: bool = True):
     figures = []
     if config.plots:
         from . import plots
-        with timer(timings, "plots_s"):
+        with timer(timings, "plots_s"), limit_threads(config.threads):  # t-SNE's OpenMP suffers too
             title = f"{config.source} → {config.target} ({config.corpus}, {config.n_eval} held out)"
             figures.append(plots.learning_curves(curve, run_dir / "learning_curves.png", title))
             if domains["rows"]:
