@@ -59,6 +59,21 @@ class PairedData:
     labels_eval: list | None
     ids_eval: list
 
+    def zscored(self) -> "PairedData":
+        """Each dimension centred and scaled by the training pool's mean and std, on each side.
+
+        Mean-pooled decoder states have a few huge outlier dimensions that swamp cosine similarity;
+        z-scoring gives every dimension a say (see shared notes on SmolLM2 middle layers).
+        """
+        def stats(A):
+            return A.mean(0), np.maximum(A.std(0), 1e-6)
+        mx, sx = stats(self.X_train)
+        my, sy = stats(self.Y_train)
+        zx = lambda A: ((A - mx) / sx).astype(np.float32)  # noqa: E731
+        zy = lambda A: ((A - my) / sy).astype(np.float32)  # noqa: E731
+        return PairedData(zx(self.X_eval), zy(self.Y_eval), zx(self.X_train), zy(self.Y_train),
+                          zy(self.Y_pool) if len(self.Y_pool) else self.Y_pool, self.labels_eval, self.ids_eval)
+
 
 def _resolve_layer(spec: str):
     """``"smollm2-135m@15"`` → ("smollm2-135m", 15); ``"minilm-l6"`` → ("minilm-l6", None)."""
