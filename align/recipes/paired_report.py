@@ -91,31 +91,38 @@ def comparisons(runs, config) -> list:
 
 
 def domain_breakdown(runs, labels, curve, config) -> dict:
-    """Per-label scores of every method at its largest n; sorted worst first for the best method."""
-    top = max((r for r in curve if r["n_pairs"] > 0), key=lambda r: (r["n_pairs"], r["top1"]), default=None)
-    top = top or max(curve, key=lambda r: r["top1"])
-    best = max((r for r in curve if r["n_pairs"] == top["n_pairs"]), key=lambda r: r["top1"])["method"]
+    """Per-label scores of every method at one curve point; sorted worst first for the best method.
+
+    The point is ``config.domain_n_pairs`` when set (the nearest point of the curve), else the
+    largest. Unsupervised methods (0 pairs) are shown at their only point. Worst = lowest top-1,
+    ties broken by the larger mean rank.
+    """
+    paired = sorted({r["n_pairs"] for r in curve if r["n_pairs"] > 0})
+    want = getattr(config, "domain_n_pairs", 0)
+    n_at = (min(paired, key=lambda n: abs(np.log(n / want))) if want else paired[-1]) if paired else 0
+    best = max((r for r in curve if r["n_pairs"] == n_at), key=lambda r: r["top1"])["method"]
     if labels is None:
-        return {"method": best, "n_pairs": top["n_pairs"], "rows": []}
+        return {"method": best, "n_pairs": n_at, "rows": []}
     labels = np.asarray(labels)
-    largest = {}
-    for r in runs:
-        largest[r["method"]] = max(largest.get(r["method"], -1), r["n_pairs"])
+    points = {r["method"]: (0 if r["n_pairs"] == 0 else n_at) for r in runs}
     rows = []
     for label in sorted(set(labels.tolist())):
         mask = labels == label
         row = {"domain": label, "n_items": int(mask.sum())}
-        for method, n in largest.items():
+        for method, n in points.items():
             group = [r for r in runs if r["method"] == method and r["n_pairs"] == n]
+            if not group:
+                continue
             hits = _seed_mean(group, "rank", _CURVE_METRICS["top1"][1])[mask]
             row[f"{method}_top1"] = float(hits.mean())
             row[f"{method}_cosine"] = float(_seed_mean(group, "cosine", None)[mask].mean())
             if method == best:
                 ci = bootstrap_ci(hits, n_boot=config.n_boot, seed=0)
                 row["top1_low"], row["top1_high"] = ci["low"], ci["high"]
+                row["mean_rank"] = float(_seed_mean(group, "rank", None)[mask].mean())
         rows.append(row)
-    rows.sort(key=lambda r: r[f"{best}_top1"])
-    return {"method": best, "n_pairs": largest[best], "rows": rows}
+    rows.sort(key=lambda r: (r[f"{best}_top1"], -r["mean_rank"]))
+    return {"method": best, "n_pairs": n_at, "rows": rows}
 
 
 # --------------------------------------------------------------------------- report
@@ -146,6 +153,8 @@ def findings(crossings, tests, domains) -> list:
         m = domains["method"]
         worst = ", ".join(f"{r['domain']} ({r[f'{m}_top1']:.2f})" for r in domains["rows"][:3])
         lines.append(f"- worst-translated domains for {m} at {domains['n_pairs']} pairs (top-1): {worst}.")
+        cos = min(domains["rows"], key=lambda r: r[f"{m}_cosine"])
+        lines.append(f"- lowest mean cosine for {m}: {cos['domain']} ({cos[f'{m}_cosine']:.3f}).")
     return lines
 
 
@@ -163,7 +172,7 @@ def render_report(config, metrics, figures) -> str:
              "", "## Findings", "", *findings(metrics["crossovers"], metrics["comparisons"], metrics["domains"])]
     d = metrics["domains"]
     if d["rows"]:
-        cols = ["domain", "n_items"] + [k for k in d["rows"][0] if k.endswith(("_top1", "_cosine"))]
+        cols = ["domain", "n_items", "mean_rank"] + [k for k in d["rows"][0] if k.endswith(("_top1", "_cosine"))]
         lines += ["", f"## Domains (worst first for {d['method']} at {d['n_pairs']} pairs)", "",
                   markdown_table(d["rows"], cols)]
     lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]

@@ -60,6 +60,7 @@ class Config:
     mlp_loss: str = "mse+0.1*infonce"  # see MLPTranslator; the InfoNCE term helps retrieval
     refine_iters: int = 5
     threads: int = 1  # torch threads while fitting (1 is fastest on a busy 2-core CPU); 0 = torch default
+    domain_n_pairs: int = 0  # curve point of the per-domain breakdown; 0 = the largest
     tsne_points: int = 200
     zscore: bool = False  # standardise each dimension (training-pool statistics); helps decoder states
     data_seed: int = 0  # the canonical text order (keep it fixed to reuse the embedding cache)
