@@ -52,7 +52,7 @@ class Config:
     csls_k: int = 10
     gallery_size: int = 0  # 0 = the whole held-out set
     n_boot: int = 1000
-    mlp_hidden: int = 512
+    mlp_hidden: int = 256
     mlp_depth: int = 1
     mlp_epochs: int = 40
     mlp_patience: int = 6
