@@ -32,7 +32,7 @@ PAIRS = {  # different families; glove and smollm2 also differ in dimension
     "minilm-glove": ["source=minilm-l6", "target=glove-en-50d", "n_train=10000", "n_points=7"],
     "minilm-smollm2": ["source=minilm-l6", "target=smollm2-135m@15", "n_train=2000", "n_points=6", "zscore=true"],
 }
-COMMON = ["n_eval=1000", "seeds=[0,1,2]", "methods=linear,procrustes,mlp,mlp_ridge", "out=runs"]
+COMMON = ["n_eval=1000", "seeds=[0,1,2]", "methods=linear,procrustes,mlp,mlp_ridge,mlp_procrustes", "out=runs"]
 
 
 def curves(names):

@@ -51,7 +51,7 @@ def test_canonical_order_is_stable():
 def test_unsupervised_aligners_join_by_class_name():
     m = get_method("SelfLearningRefiner")  # registered with supervised = False
     assert not m.needs_pairs
-    assert set(METHODS) >= {"linear", "procrustes", "mlp", "mlp_ridge", "refine"}
+    assert set(METHODS) >= {"linear", "procrustes", "mlp", "mlp_ridge", "refine", "mlp_procrustes"}
 
 
 class _MeanMatch(BaseAligner):

@@ -92,6 +92,10 @@ def _mlp_ridge(seed, n_pairs, config, init=None):
     return _mlp(seed, n_pairs, config, init, skip="ridge")
 
 
+def _mlp_procrustes(seed, n_pairs, config, init=None):
+    return _mlp(seed, n_pairs, config, init, skip="procrustes")
+
+
 def _refine(seed, n_pairs, config, init=None):
     from ..unsupervised import SelfLearningRefiner
     return SelfLearningRefiner(n_iter=config.refine_iters, csls_k=config.csls_k)
@@ -102,5 +106,7 @@ register_method("procrustes", _procrustes, description="orthogonal Procrustes wi
 register_method("mlp", _mlp, accepts_init=True, description="residual MLP, random init")
 register_method("mlp_ridge", _mlp_ridge, accepts_init=True,
                 description="residual MLP whose linear skip starts at the ridge solution")
+register_method("mlp_procrustes", _mlp_procrustes, accepts_init=True,
+                description="residual MLP whose linear skip starts at the Procrustes solution")
 register_method("refine", _refine, uses_pools=True,
                 description="self-learning CSLS refinement from the pairs as seed dictionary, on the pools")
