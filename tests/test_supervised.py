@@ -124,6 +124,14 @@ def test_mlp_init_starts_at_the_given_map():
     np.testing.assert_allclose(m.transform(p.X), ridge.transform(p.X), atol=1e-3)
     assert m.init_ == "LinearTranslator"
     assert m.get_params()["init"] is None  # the object is not saved; the fitted skip carries it
+    unfitted = LinearTranslator()
+    MLPTranslator(hidden=8, epochs=1, init=unfitted, threads=1).fit(p.X, p.Y)
+    assert not unfitted.is_fitted  # fitted on a copy
+    wrong = LinearTranslator().fit(p.X[:, :3], p.Y)
+    bad = MLPTranslator(hidden=8, epochs=1, init=wrong, threads=1)
+    with pytest.raises(ValidationError, match="init aligner maps 3"):
+        bad.fit(p.X, p.Y)
+    assert not bad.is_fitted
     m2 = MLPTranslator(hidden=8, epochs=1, lr=1e-12, init="procrustes", threads=1, dropout=0.0).fit(p.X, p.Y)
     np.testing.assert_allclose(m2.transform(p.X), ProcrustesTranslator().fit(p.X, p.Y).transform(p.X), atol=1e-3)
 

@@ -188,7 +188,6 @@ class MLPTranslator(BaseAligner):
         self.x_mean_, self.y_mean_ = X.mean(0), Y.mean(0)
         self.x_scale_ = _rms(X - self.x_mean_)
         self.y_scale_ = _rms(Y - self.y_mean_)
-        self.n_features_in_, self.n_features_out_ = X.shape[1], Y.shape[1]
         dev = torch.device(resolve_device(self.device))
         rng = np.random.default_rng(self.seed)
         n = X.shape[0]
@@ -203,6 +202,7 @@ class MLPTranslator(BaseAligner):
             net.to(dev)
             self._train(net, X, Y, train, val, terms, dev)
         self.net_ = net.eval()
+        self.n_features_in_, self.n_features_out_ = X.shape[1], Y.shape[1]  # last: fitted only on success
         return self
 
     def _seed_skip(self, net, X, Y):
@@ -212,7 +212,8 @@ class MLPTranslator(BaseAligner):
             aligner = (LinearTranslator() if self.init == "ridge" else ProcrustesTranslator()).fit(X, Y)
             label = self.init
         else:
-            aligner = self.init if self.init.is_fitted else self.init.fit(X, Y)
+            # a fitted aligner is used as is; an unfitted one is fitted on a copy (the user's object stays as given)
+            aligner = self.init if self.init.is_fitted else type(self.init)(**self.init.get_params()).fit(X, Y)
             label = type(aligner).__name__
             if getattr(aligner, "n_features_in_", X.shape[1]) != X.shape[1] or \
                     getattr(aligner, "n_features_out_", Y.shape[1]) != Y.shape[1]:
