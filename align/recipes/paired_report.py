@@ -173,7 +173,7 @@ def render_report(config, metrics, figures) -> str:
     d = metrics["domains"]
     if d["rows"]:
         cols = ["domain", "n_items", "mean_rank"] + [k for k in d["rows"][0] if k.endswith(("_top1", "_cosine"))]
-        lines += ["", f"## Domains (worst first for {d['method']} at {d['n_pairs']} pairs)", "",
+        lines += ["", f"## Domains (worst first for {d['method']} at {d['n_pairs']} pairs; mean_rank is {d['method']}'s)", "",
                   markdown_table(d["rows"], cols)]
     lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]
     lines += ["", "Timings (s): " + ", ".join(f"{k}={v}" for k, v in metrics["timings"].items())]
