@@ -203,7 +203,7 @@ def add_commands(sub) -> None:
     f.add_argument("--target", required=True, help="target EmbeddingSet, same ids")
     f.add_argument("--pairs", type=int, help="train on N randomly chosen pairs (seeded; default all)")
     f.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="translator parameter, JSON value (e.g. --param alpha=0.1 --param loss='\"cosine\"')")
+                   help="translator parameter; JSON when it parses, else a string (e.g. --param alpha=0.1 --param loss=cosine)")
     f.add_argument("--seed", type=int, default=0, help="seed for the pair sample and the translator")
     f.add_argument("--device", default="auto", help="auto, cpu, cuda (MLP only)")
     f.add_argument("--intersect", action="store_true", help="use the ids both files share instead of failing")
