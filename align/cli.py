@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .cli_compare import add_compare_parser
     add_compare_parser(sub)
+    from .cli_translate import add_commands as add_translate_commands
+    add_translate_commands(sub)  # fit, translate, evaluate
 
     r = sub.add_parser("recipe", help="run a recipe; writes runs/<recipe>/<timestamp>/")
     r.add_argument("name", help="recipe name, e.g. paired_vs_unpaired")

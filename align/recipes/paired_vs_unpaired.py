@@ -1,81 +1,229 @@
-"""Paired vs unpaired: how well can model A's embeddings be translated into model B's space?
+"""Paired vs unpaired: how many paired strings does it take to translate model A's space into B's?
 
-Embeds a sample of the default corpus with two packaged encoders of different families, splits it
-into paired training strings and a held-out gallery that share no string, fits each translator on
-the training pairs, and scores retrieval of the true target among the gallery.
+Embeds the default corpus (KJV verses) with two packaged encoders of different families, holds out a
+gallery of strings that no translator sees, and fits every translator of the registry
+(:mod:`align.recipes.translators`) on nested random subsets of the paired training strings
+(log-spaced, several seeds). For each point it scores retrieval of the true target among the
+gallery (top-1, mean rank, mean cosine; also CSLS top-1) with bootstrap CIs over items, finds
+where one translator overtakes another (paired permutation test at the largest size), breaks the
+best translator's results down by the corpus's domain labels, and draws a t-SNE map of source,
+translated and target vectors. Unsupervised aligners (``unsupervised_methods``) are fitted on
+unpaired pools and appear as the 0-pairs point; ``init_from`` lets one of them initialise the
+methods that accept an init. Writes runs/paired_vs_unpaired/<time>/{config.json, metrics.json,
+report.md, learning_curves.png, domains.png, tsne.png}.
 
-    align recipe paired_vs_unpaired --set source=minilm-l6 --set target=e5-small --set n_train=2000
+    align recipe paired_vs_unpaired --set target=glove-en-50d --set seeds=[0,1]
 """
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..cache import embed
-from ..corpora import disjoint_split
-from ..encoders import load_encoder
-from ..metrics import translation_scores
-from ..report import environment, markdown_table, new_run_dir, text_table, write_json, write_text
-from ..supervised import ProcrustesTranslator
+from ..exceptions import ValidationError
+from ..metrics import summarize_items, translation_items
+from ..report import environment, new_run_dir, text_table, write_json, write_text
 from .common import load_corpus, timer
+from .paired_data import load_paired
+from .paired_report import (TABLE_COLUMNS, findings, table_rows, aggregate, comparisons, crossovers,
+                            domain_breakdown, render_report)
+from .translators import get_method
 
 NAME = "paired_vs_unpaired"
-METHODS = {"procrustes": lambda seed: ProcrustesTranslator()}
 
 
 @dataclass
 class Config:
-    source: str = "minilm-l6"
+    source: str = "minilm-l6"  # encoder name, or "name@layer" for a hidden state
     target: str = "e5-small"
     corpus: str = "kjv"
-    n_train: int = 2000
-    n_eval: int = 1000
-    methods: tuple = ("procrustes",)
-    seed: int = 0
+    n_train: int = 3000  # paired training strings (the largest point of the curve)
+    n_eval: int = 1000  # held-out gallery
+    n_pairs: tuple[int, ...] = ()  # curve points; () = n_points log-spaced from min_pairs to n_train
+    min_pairs: int = 10
+    n_points: int = 6
+    methods: tuple[str, ...] = ("linear", "procrustes", "mlp")
+    unsupervised_methods: tuple[str, ...] = ()  # fitted on unpaired pools: the 0-pairs point
+    init_from: str = ""  # an unsupervised method that initialises methods that accept an init
+    n_pool: int = 0  # unpaired target-side pool; 0 = n_train (embedded only when needed)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    csls_k: int = 10
+    gallery_size: int = 0  # 0 = the whole held-out set
+    n_boot: int = 1000
+    mlp_hidden: int = 256
+    mlp_depth: int = 1
+    mlp_epochs: int = 40
+    mlp_patience: int = 6
+    mlp_lr: float = 1e-3
+    mlp_loss: str = "mse+0.1*infonce"  # see MLPTranslator; the InfoNCE term helps retrieval
+    refine_iters: int = 5
+    threads: int = 1  # torch threads while fitting (1 is fastest on a busy 2-core CPU); 0 = torch default
+    domain_n_pairs: int = 0  # curve point of the per-domain breakdown; 0 = the largest
+    tsne_points: int = 200
+    zscore: bool = False  # standardise each dimension (training-pool statistics); helps decoder states
+    data_seed: int = 0  # the canonical text order (keep it fixed to reuse the embedding cache)
     cache: bool = True
+    plots: bool = True
     out: str = "runs"
 
 
-COLUMNS = ["method", "n_pairs", "top1", "top5", "top10", "mean_rank", "median_rank", "mean_cosine", "fit_s"]
+def curve_points(config) -> list:
+    """The numbers of training pairs, ascending, each ≤ n_train."""
+    if config.n_pairs:
+        pts = sorted({int(n) for n in config.n_pairs})
+        if pts[0] < 1 or pts[-1] > config.n_train:
+            raise ValidationError(f"n_pairs must lie in 1..n_train={config.n_train}; got {list(config.n_pairs)}")
+        return pts
+    lo, hi = max(1, config.min_pairs), config.n_train
+    if lo >= hi:
+        return [hi]
+    raw = np.geomspace(lo, hi, max(2, config.n_points))
+    return sorted({lo, hi} | {_nice(v) for v in raw[1:-1]})
+
+
+def _nice(v: float) -> int:
+    """The nearest (in log scale) of 1, 2, 3, 5 × 10^k: round numbers of pairs for the curve."""
+    base = 10.0 ** np.floor(np.log10(v))
+    options = [m * base for m in (1, 2, 3, 5, 10)]
+    return int(round(min(options, key=lambda o: abs(np.log(o / v)))))
+
+
+def _ints(values, name):
+    try:
+        return tuple(int(v) for v in values)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be a list of integers; got {values!r}") from None
+
+
+def _check(config):
+    config.seeds, config.n_pairs = _ints(config.seeds, "seeds"), _ints(config.n_pairs, "n_pairs")
+    if not config.methods and not config.unsupervised_methods:
+        raise ValidationError("nothing to run: methods and unsupervised_methods are both empty")
+    if not config.seeds:
+        raise ValidationError("seeds must list at least one seed")
+    for name in ("n_train", "n_eval", "n_boot"):
+        if getattr(config, name) < 1:
+            raise ValidationError(f"{name} must be >= 1; got {getattr(config, name)}")
+    methods = [get_method(m) for m in config.methods]
+    bad = [m.name for m in methods if not m.needs_pairs]
+    if bad:
+        raise ValidationError(f"{bad} are unsupervised: list them in unsupervised_methods")
+    unsup = [get_method(m) for m in config.unsupervised_methods]
+    init = get_method(config.init_from) if config.init_from else None
+    if init is not None and init.needs_pairs:
+        raise ValidationError(f"init_from must name an unsupervised method; {config.init_from!r} needs pairs")
+    return methods, unsup, init
 
 
 def run(config: Config, *, verbose: bool = True):
     t_start = time.perf_counter()
-    corpus = load_corpus(config.corpus)
-    split = disjoint_split(corpus.texts, config.n_train, 0, config.n_eval, seed=config.seed)
-    texts = [corpus.texts[i] for i in np.concatenate([split.pool_a, split.eval])]
+    methods, unsup, init = _check(config)
+    points = curve_points(config)
+    need_pool = bool(unsup or init or any(m.uses_pools for m in methods))
+    n_pool = (config.n_pool or config.n_train) if need_pool else 0
     timings = {}
-    sets = {}
-    for role, name in (("source", config.source), ("target", config.target)):
-        with timer(timings, f"embed_{role}_s"):
-            sets[role] = embed(texts, load_encoder(name), cache=config.cache)
-    n_tr = config.n_train
-    Xs, Xt = sets["source"].vectors, sets["target"].vectors
-    rows = [{"method": "chance", "n_pairs": 0, "top1": 1 / config.n_eval,
-             "mean_rank": (config.n_eval + 1) / 2}]
-    for method in config.methods:
-        if method not in METHODS:
-            from ..exceptions import ValidationError
-            raise ValidationError(f"unknown method {method!r}; available: {', '.join(METHODS)}")
-        t0 = time.perf_counter()
-        model = METHODS[method](config.seed).fit(Xs[:n_tr], Xt[:n_tr])
-        fit_s = time.perf_counter() - t0
-        scores = translation_scores(model.transform(Xs[n_tr:]), Xt[n_tr:])
-        rows.append({"method": method, "n_pairs": n_tr, **scores, "fit_s": fit_s})
-    timings["total_s"] = round(time.perf_counter() - t_start, 3)
+    corpus = load_corpus(config.corpus)
+    data = load_paired(corpus, config.source, config.target, n_eval=config.n_eval, n_train=config.n_train,
+                       n_pool=n_pool, data_seed=config.data_seed, cache=config.cache, timings=timings)
+    if config.zscore:
+        data = data.zscored()
+    say = print if verbose else (lambda *a, **k: None)
+    say(f"{config.source} ({data.X_eval.shape[1]}-d) → {config.target} ({data.Y_eval.shape[1]}-d): "
+        f"{config.n_train} training pairs, {config.n_eval} held out, points {points}, seeds {list(config.seeds)}")
+    gallery = config.gallery_size or None
+    runs, preds = [], {}
 
+    def record(name, n, seed, model, fit_s, X_eval):
+        pred = model.transform(X_eval)
+        items = translation_items(pred, data.Y_eval, csls_k=config.csls_k or None, gallery_size=gallery)
+        runs.append({"method": name, "n_pairs": n, "seed": seed, "fit_s": fit_s, "items": items})
+        if seed == config.seeds[0]:
+            preds[(name, n)] = pred
+
+    with timer(timings, "fit_eval_s"), limit_threads(config.threads):
+        for seed in config.seeds:
+            init_model = None
+            for m in unsup + ([init] if init is not None and init not in unsup else []):
+                model, fit_s = _fit(m.factory(seed=seed, n_pairs=0, config=config), data.X_train, data.Y_pool)
+                if m in unsup:
+                    record(m.name, 0, seed, model, fit_s, data.X_eval)
+                if init is not None and m.name == init.name:
+                    init_model = model
+            order = np.random.default_rng(seed).permutation(config.n_train)
+            for n in points:
+                idx = np.sort(order[:n])  # nested subsets along the curve
+                for m in methods:
+                    variants = [(m.name, None)]
+                    if m.accepts_init and init_model is not None:
+                        variants.append((f"{m.name}+{init.name}", init_model))
+                    for name, start in variants:
+                        model = m.factory(seed=seed, n_pairs=n, config=config, init=start)
+                        if m.uses_pools:
+                            X = data.X_train
+                            Y = np.concatenate([data.Y_train[idx], data.Y_pool])
+                            seeds_ = np.stack([idx, np.arange(n)], 1)
+                            model, fit_s = _fit(model, X, Y, seed_pairs=seeds_)
+                        else:
+                            model, fit_s = _fit(model, data.X_train[idx], data.Y_train[idx])
+                        record(name, n, seed, model, fit_s, data.X_eval)
+            say(f"  seed {seed} done ({time.perf_counter() - t_start:.0f} s)")
+    with timer(timings, "stats_s"):
+        curve = aggregate(runs, config)
+        crossings = crossovers(curve)
+        tests = comparisons(runs, config)
+        domains = domain_breakdown(runs, data.labels_eval, curve, config)
     run_dir = new_run_dir(config.out, NAME)
+    figures = []
+    if config.plots:
+        from . import plots
+        with timer(timings, "plots_s"), limit_threads(config.threads):  # t-SNE's OpenMP suffers too
+            title = f"{config.source} → {config.target} ({config.corpus}, {config.n_eval} held out)"
+            figures.append(plots.learning_curves(curve, run_dir / "learning_curves.png", title))
+            if domains["rows"]:
+                figures.append(plots.domain_bars(domains, run_dir / "domains.png", title))
+            best = domains["method"]
+            key = (best, max(n for (m, n) in preds if m == best))
+            figures.append(plots.tsne_map(data.X_eval, preds[key], data.Y_eval, data.labels_eval,
+                                          run_dir / "tsne.png", f"{best}, {key[1]} pairs: {title}",
+                                          n_points=config.tsne_points, seed=config.data_seed))
+    timings["total_s"] = round(time.perf_counter() - t_start, 3)
+    metrics = {"curve": curve, "crossovers": crossings, "comparisons": tests, "domains": domains,
+               "points": points, "timings": timings, "dims": [int(data.X_eval.shape[1]), int(data.Y_eval.shape[1])],
+               "runs": [{k: v for k, v in r.items() if k != "items"} | summarize_items(r["items"]) for r in runs]}
     write_json(run_dir / "config.json", {**asdict(config), "environment": environment()})
-    write_json(run_dir / "metrics.json", {"results": rows, "timings": timings,
-                                          "n_train": n_tr, "n_eval": config.n_eval})
-    report = [f"# {config.source} → {config.target} on {config.corpus}", "",
-              f"{n_tr} paired training strings, held-out gallery of {config.n_eval} strings "
-              "(no string shared between the two).", "",
-              markdown_table(rows, COLUMNS), "", "Timings (s): " + ", ".join(f"{k}={v}" for k, v in timings.items())]
-    write_text(run_dir / "report.md", "\n".join(report) + "\n")
+    write_json(run_dir / "metrics.json", metrics)
+    write_text(run_dir / "report.md", render_report(config, metrics, [f.name for f in figures]))
     if verbose:
-        print(text_table(rows, COLUMNS))
-        print(f"\nwrote {run_dir}/{{config.json, metrics.json, report.md}}  ({timings['total_s']:.1f} s)")
+        print()
+        print(text_table(table_rows(curve), TABLE_COLUMNS))
+        print("\n" + "\n".join(findings(crossings, tests, domains)))
+        print(f"\nwrote {run_dir}/{{config.json, metrics.json, report.md"
+              + "".join(f", {f.name}" for f in figures) + f"}}  ({timings['total_s']:.1f} s)")
     return run_dir
+
+
+@contextmanager
+def limit_threads(n: int):
+    """Cap BLAS (threadpoolctl) and torch CPU threads at ``n`` inside the block (0: unchanged)."""
+    if not n:
+        yield
+        return
+    from ..supervised.mlp import torch_threads
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: then only torch is capped
+        threadpool_limits = None
+    with torch_threads(n):
+        if threadpool_limits is None:
+            yield
+        else:
+            with threadpool_limits(limits=n):
+                yield
+
+
+def _fit(model, X, Y, **kwargs):
+    t0 = time.perf_counter()
+    model.fit(X, Y, **kwargs)
+    return model, round(time.perf_counter() - t0, 4)

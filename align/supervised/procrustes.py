@@ -57,6 +57,16 @@ class ProcrustesTranslator(BaseAligner):
         X = self._check_transform_input(X)
         return (self.scale_ * (X - self.mean_x_) @ self.W_ + self.mean_y_).astype(np.float32)
 
+    def affine(self):
+        """``(A, b)`` with ``transform(X) = X A + b``: A (d_x, d_y), b (d_y,) float64."""
+        self._check_fitted()
+        A = self.scale_ * self.W_
+        return A, self.mean_y_ - self.mean_x_ @ A
+
+    def _restore_extra(self, arrays: dict) -> None:
+        from .linear import check_affine_state
+        check_affine_state(self)
+
     def inverse_transform(self, Y) -> np.ndarray:
         """(m, d_y) → (m, d_x) float32 (exact inverse when W is square)."""
         Y = self._check_transform_input(Y, "Y", side="out")

@@ -1,0 +1,231 @@
+"""``align fit | translate | evaluate``: train a translator between two EmbeddingSet files and score it.
+
+Rows of the source and target files are paired by id (``EmbeddingSet.ids``), not by position. A model
+folder holds the saved aligner (``aligner.json`` + ``aligner.safetensors``) and ``fit_info.json``
+(method, the files and models it was fitted on, the training ids), so ``evaluate`` scores held-out
+ids only unless told otherwise.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import CorruptFileError, ShapeError, ValidationError
+
+FIT_INFO = "fit_info.json"
+
+
+def _methods():
+    from .supervised import LinearTranslator, MLPTranslator, ProcrustesTranslator
+    return {"linear": LinearTranslator, "procrustes": ProcrustesTranslator, "mlp": MLPTranslator}
+
+
+def _load_set(path, role):
+    from .embeddings import EmbeddingSet
+    if not Path(path).exists():
+        raise ValidationError(f"--{role}: {path} does not exist")
+    return EmbeddingSet.load(path)
+
+
+def pair_by_id(source, target, *, intersect: bool = False):
+    """Rows of two EmbeddingSets matched by id → ``(X (n, d_x), Y (n, d_y), ids)`` in source order.
+
+    Raises ValidationError when the id sets differ, unless ``intersect`` (then the common ids are used).
+    """
+    where = {i: r for r, i in enumerate(target.ids)}
+    common = [i for i in source.ids if i in where]
+    only_s = len(source.ids) - len(common)
+    only_t = len(target.ids) - len(common)
+    if not common:
+        raise ValidationError(f"the source and target files share no ids (e.g. source {source.ids[:2]}, "
+                              f"target {target.ids[:2]}); rows are paired by id")
+    if (only_s or only_t) and not intersect:
+        ex_s = [i for i in source.ids if i not in where][:3]
+        tset = set(source.ids)
+        ex_t = [i for i in target.ids if i not in tset][:3]
+        raise ValidationError(f"ids differ: {only_s} source ids are not in the target (e.g. {ex_s}) and "
+                              f"{only_t} target ids are not in the source (e.g. {ex_t}); rows are paired by id "
+                              "(pass --intersect to use only the common ids)")
+    src = {i: r for r, i in enumerate(source.ids)}
+    return (source.vectors[[src[i] for i in common]], target.vectors[[where[i] for i in common]], common)
+
+
+def _parse_params(items) -> dict:
+    params = {}
+    for item in items or ():
+        if "=" not in item:
+            raise ValidationError(f"--param expects key=value; got {item!r}")
+        key, raw = item.split("=", 1)
+        try:
+            params[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key.strip()] = raw
+    return params
+
+
+def _describe(es, path):
+    return {"path": str(path), "model": es.model, "layer": es.layer, "pooling": es.pooling, "dim": es.dim}
+
+
+def cmd_fit(args) -> int:
+    source, target = _load_set(args.source, "source"), _load_set(args.target, "target")
+    X, Y, ids = pair_by_id(source, target, intersect=args.intersect)
+    if args.pairs is not None:
+        if args.pairs < 1:
+            raise ValidationError(f"--pairs must be >= 1; got {args.pairs}")
+        if args.pairs > len(ids):
+            raise ValidationError(f"--pairs {args.pairs} but only {len(ids)} paired rows are available")
+        pick = np.sort(np.random.default_rng(args.seed).permutation(len(ids))[:args.pairs])
+        X, Y, ids = X[pick], Y[pick], [ids[i] for i in pick]
+    cls = _methods()[args.method]
+    params = _parse_params(args.param)
+    if "seed" in cls._param_names() and "seed" not in params:
+        params["seed"] = args.seed
+    if "device" in cls._param_names() and "device" not in params:
+        params["device"] = args.device
+    model = cls().set_params(**params)
+    t0 = time.perf_counter()
+    model.fit(X, Y)
+    fit_s = time.perf_counter() - t0
+    out = model.save(args.out)
+    from .io import atomic_write_json
+    atomic_write_json(Path(out) / FIT_INFO, {
+        "method": args.method, "params": model.get_params(), "seed": args.seed, "n_pairs": len(ids),
+        "fit_s": round(fit_s, 3), "source": _describe(source, args.source),
+        "target": _describe(target, args.target), "train_ids": ids})
+    print(f"fitted {type(model).__name__} on {len(ids)} pairs ({X.shape[1]} → {Y.shape[1]} dims) in "
+          f"{fit_s:.2f} s; wrote {out}")
+    return 0
+
+
+def _load_model(folder):
+    from .base import BaseAligner
+    model = BaseAligner.load(folder)
+    info_path = Path(folder) / FIT_INFO
+    info = {}
+    if info_path.exists():
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise CorruptFileError(f"{info_path} is not valid JSON ({e})") from None
+    return model, info
+
+
+def _check_dims(model, X, what):
+    if X.shape[1] != model.n_features_in_:
+        raise ShapeError(f"{what} has {X.shape[1]}-d vectors but the model translates "
+                         f"{model.n_features_in_}-d vectors into {model.n_features_out_}-d ones")
+
+
+def _note_model(info, es, role):
+    fitted = (info.get(role) or {}).get("model")
+    if fitted and es.model and fitted != es.model:
+        print(f"note: the model was fitted on {role} vectors from {fitted!r}, this file holds {es.model!r}",
+              file=sys.stderr)
+
+
+def cmd_translate(args) -> int:
+    from .embeddings import EmbeddingSet
+    model, info = _load_model(args.model)
+    es = _load_set(args.input, "input")
+    _check_dims(model, es.vectors, args.input)
+    _note_model(info, es, "source")
+    target = info.get("target") or {}
+    out = EmbeddingSet(model.transform(es.vectors), es.ids, es.texts, es.labels,
+                       model=target.get("model"), layer=target.get("layer"), pooling=target.get("pooling"),
+                       meta={"translated_from": es.model, "translated_by": str(args.model),
+                             "aligner": type(model).__name__})
+    path = out.save(args.out)
+    print(f"wrote {path} ({len(out)} x {out.dim}, translated from {es.model or '?'} "
+          f"by {type(model).__name__})")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .metrics import translation_ci, translation_items
+    from .report import text_table
+    model, info = _load_model(args.model)
+    source, target = _load_set(args.source, "source"), _load_set(args.target, "target")
+    X, Y, ids = pair_by_id(source, target, intersect=args.intersect)
+    _check_dims(model, X, args.source)
+    if Y.shape[1] != model.n_features_out_:
+        raise ShapeError(f"{args.target} has {Y.shape[1]}-d vectors but the model outputs "
+                         f"{model.n_features_out_}-d vectors")
+    _note_model(info, source, "source")
+    _note_model(info, target, "target")
+    excluded = 0
+    if not args.include_train and info.get("train_ids"):
+        train = set(info["train_ids"])
+        keep = np.array([i not in train for i in ids])
+        excluded = int((~keep).sum())
+        X, Y, ids = X[keep], Y[keep], [i for i, k in zip(ids, keep) if k]
+        if len(ids) < 2:
+            raise ValidationError(f"only {len(ids)} of the paired rows were not used for training; evaluate "
+                                  "on other rows or pass --include-train")
+    ks = _parse_ks(args.ks)
+    csls_k = args.csls_k or None
+    items = translation_items(model.transform(X), Y, csls_k=csls_k, gallery_size=args.gallery_size,
+                              seed=args.seed)
+    ci = translation_ci(items, ks, n_boot=args.n_boot, seed=args.seed)
+    gallery = len(ids) if args.gallery_size is None else min(args.gallery_size, len(ids))
+    rows = [{"metric": k, "value": v["value"], "ci95_low": v["low"], "ci95_high": v["high"]} for k, v in ci.items()]
+    print(f"{type(model).__name__}: {len(ids)} items, gallery of {gallery} per item"
+          + (f", {excluded} training ids left out" if excluded else "")
+          + f"; chance top-1 = {1 / gallery:.4f}")
+    print(text_table(rows, ["metric", "value", "ci95_low", "ci95_high"]))
+    if args.json:
+        from .io import atomic_write_json
+        atomic_write_json(args.json, {"model": str(args.model), "n_items": len(ids), "gallery_size": gallery,
+                                      "excluded_train": excluded, "scores": ci})
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _parse_ks(text):
+    try:
+        ks = tuple(int(k) for k in str(text).split(",") if k.strip())
+    except ValueError:
+        raise ValidationError(f"--ks expects comma-separated integers; got {text!r}") from None
+    if not ks or min(ks) < 1:
+        raise ValidationError(f"--ks expects positive integers; got {text!r}")
+    return ks
+
+
+def add_commands(sub) -> None:
+    """Register ``fit``, ``translate`` and ``evaluate`` on an argparse sub-parser collection."""
+    f = sub.add_parser("fit", help="fit a translator from paired EmbeddingSet files (rows paired by id)")
+    f.add_argument("--method", required=True, choices=sorted(_methods()), help="translator")
+    f.add_argument("--source", required=True, help="source EmbeddingSet (.safetensors/.npz)")
+    f.add_argument("--target", required=True, help="target EmbeddingSet, same ids")
+    f.add_argument("--pairs", type=int, help="train on N randomly chosen pairs (seeded; default all)")
+    f.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="translator parameter; JSON when it parses, else a string (e.g. --param alpha=0.1 --param loss=cosine)")
+    f.add_argument("--seed", type=int, default=0, help="seed for the pair sample and the translator")
+    f.add_argument("--device", default="auto", help="auto, cpu, cuda (MLP only)")
+    f.add_argument("--intersect", action="store_true", help="use the ids both files share instead of failing")
+    f.add_argument("--out", required=True, help="model folder to write")
+    f.set_defaults(func=cmd_fit)
+
+    t = sub.add_parser("translate", help="map an EmbeddingSet into the target space with a fitted model")
+    t.add_argument("--model", required=True, help="model folder written by `align fit`")
+    t.add_argument("--input", required=True, help="source-space EmbeddingSet")
+    t.add_argument("--out", required=True, help="output EmbeddingSet (.safetensors or .npz)")
+    t.set_defaults(func=cmd_translate)
+
+    e = sub.add_parser("evaluate", help="score a fitted model on paired files, with 95%% bootstrap CIs")
+    e.add_argument("--model", required=True, help="model folder written by `align fit`")
+    e.add_argument("--source", required=True, help="source EmbeddingSet")
+    e.add_argument("--target", required=True, help="target EmbeddingSet, same ids")
+    e.add_argument("--ks", default="1,5,10", help="top-k cut-offs (default 1,5,10)")
+    e.add_argument("--csls-k", type=int, default=10, help="also rank by CSLS with this k (0: off)")
+    e.add_argument("--gallery-size", type=int, help="rank among the true target + N-1 random others")
+    e.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--include-train", action="store_true", help="also score the ids the model was fitted on")
+    e.add_argument("--intersect", action="store_true", help="use the ids both files share instead of failing")
+    e.add_argument("--json", help="also write the scores to this JSON file")
+    e.set_defaults(func=cmd_evaluate)
