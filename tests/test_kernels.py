@@ -22,6 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 TOL = {torch.float32: 1e-5, torch.float16: 1e-3, torch.bfloat16: 1e-3}
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # tiny problems: a 2-thread pool on a busy machine costs ~100x more than the work itself
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def topk_mismatch(Q, B, k, D, I, tol, **kw):
     """'' when (D, I) equals the dense reference up to ties, else a description."""
     rD, rI = similarity_topk_reference(Q, B, k, **kw)
@@ -99,7 +108,7 @@ def _interp_cases():
 @pytest.fixture(scope="module")
 def interp_results():
     pytest.importorskip("triton")
-    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
