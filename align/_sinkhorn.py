@@ -124,13 +124,16 @@ def kernel_iterations(X, Y, cost, reg, loga, logb, max_iter, tol, check_every, d
         sv = b / Ku
         su = a / (K @ sv)
         Ku = K.T @ su
-        if not (bool(torch.isfinite(Ku).all()) and bool(torch.isfinite(su).all())):
-            return None
         if it % check_every == 0 or it == max_iter - 1:
             err = float(torch.linalg.vector_norm(sv * Ku - b))
             if err < tol:
                 break
-        if float(su.max()) > tau or float(sv.max()) > tau or float(su.min()) < 1 / tau or float(sv.min()) < 1 / tau:
+        lo_u, hi_u = torch.aminmax(su)
+        lo_v, hi_v = torch.aminmax(sv)
+        lo, hi = torch.stack([torch.minimum(lo_u, lo_v), torch.maximum(hi_u, hi_v)]).tolist()
+        if not (lo >= 1 / tau and hi <= tau):  # also true for NaN
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo > 0):
+                return None
             alpha, beta = alpha + torch.log(su), beta + torch.log(sv)
             K = dense_cost(X, Y, cost, dtype).div_(-reg).add_(alpha[:, None]).add_(beta[None, :]).exp_()
             su, sv = torch.ones_like(a), torch.ones_like(b)

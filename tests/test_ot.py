@@ -126,3 +126,15 @@ def test_apply_rejects_wrong_rows():
     a, b, X, Y, _ = problem("sqeuclidean")
     with pytest.raises(ShapeError):
         sinkhorn(a, b, X, Y, 0.2).apply(np.ones((7, 2)))
+
+
+def test_kernel_domain_absorption_keeps_pot_iterates():
+    from align import _sinkhorn as S
+    a, b, X, Y, M = problem("sqeuclidean")
+    reg = 0.01 * M.max()
+    P, log = ot.bregman.sinkhorn_log(a, b, M, reg, numItermax=200, stopThr=1e-9, log=True, warn=False)
+    t = lambda z: torch.tensor(z)  # noqa: E731
+    u, v, n_iter, _ = S.kernel_iterations(t(X), t(Y), "sqeuclidean", reg, torch.log(t(a)), torch.log(t(b)),
+                                          200, 1e-9, 10, torch.float64, tau=10.0)  # absorbs often
+    np.testing.assert_allclose(reg * u.numpy(), reg * log["log_u"], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(reg * v.numpy(), reg * log["log_v"], rtol=1e-8, atol=1e-10)
