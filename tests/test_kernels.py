@@ -86,6 +86,9 @@ def _interp_cases():
     Q, B = rnd(10, 12), rnd(300, 12)
     D, I = fused_topk(Q, B, 20, n_split=3)
     out["k20_split3"] = topk_mismatch(Q, B, 20, D, I, 1e-5, metric="ip")
+    Q, B = rnd(5, 8), rnd(200, 8)
+    D, I = fused_topk(Q, B, 33)  # k > 32: bitonic top-k merges of whole tiles
+    out["k33_tile_merge"] = topk_mismatch(Q, B, 33, D, I, 1e-5, metric="ip")
     Q, B = rnd(12, 8), rnd(70, 8)
     D, I = csls_topk(Q, B, 4, csls_k=3, backend="triton")
     rD, rI = csls_topk_reference(Q, B, 4, csls_k=3)
@@ -115,7 +118,7 @@ def interp_results():
 
 
 CASES = ["interpreter_active", "topk_ip_float32", "topk_cosine_float16", "topk_l2_bfloat16", "topk_k_gt_n", "ties_ip", "ties_l2",
-         "exclude_self", "k20_split3", "csls", "lse_sqeuclidean_float32", "lse_cosine_bfloat16", "sinkhorn_online"]
+         "exclude_self", "k20_split3", "k33_tile_merge", "csls", "lse_sqeuclidean_float32", "lse_cosine_bfloat16", "sinkhorn_online"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -38,6 +38,7 @@ def _lse_kernel(X, Y, XA, YA, POT, V, OUT_M, OUT_S, OUT_W, OUT_V,
     pid_s = tl.program_id(1)
     rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     row_ok = rows < n_x
+    x_off = rows.to(tl.int64)[:, None] * stride_x  # 64-bit: n·d can exceed 2**31
     lane = tl.arange(0, BLOCK_N)
     rd = tl.arange(0, BLOCK_D)
     xa = tl.load(XA + rows, mask=row_ok, other=0.0)
@@ -55,9 +56,8 @@ def _lse_kernel(X, Y, XA, YA, POT, V, OUT_M, OUT_S, OUT_W, OUT_V,
         dot = tl.zeros((BLOCK_M, BLOCK_N), tl.float32)
         for d0 in range(0, d, BLOCK_D):
             dd = d0 + rd
-            x = tl.load(X + rows[:, None] * stride_x + dd[None, :],
-                        mask=row_ok[:, None] & (dd[None, :] < d), other=0.0)
-            y = tl.load(Y + cols[:, None] * stride_y + dd[None, :],
+            x = tl.load(X + x_off + dd[None, :], mask=row_ok[:, None] & (dd[None, :] < d), other=0.0)
+            y = tl.load(Y + cols.to(tl.int64)[:, None] * stride_y + dd[None, :],
                         mask=col_ok[:, None] & (dd[None, :] < d), other=0.0)
             if DOT_FP32:  # the CPU interpreter cannot multiply bf16 (it sees raw uint16)
                 x = x.to(tl.float32)
@@ -77,11 +77,11 @@ def _lse_kernel(X, Y, XA, YA, POT, V, OUT_M, OUT_S, OUT_W, OUT_V,
         if WITH_COST:
             w = w * alpha + tl.sum(e * c, axis=1)
         if WITH_V:
-            v = tl.load(V + cols[:, None] * stride_v + rp[None, :],
+            v = tl.load(V + cols.to(tl.int64)[:, None] * stride_v + rp[None, :],
                         mask=col_ok[:, None] & (rp[None, :] < p), other=0.0)
             accv = accv * alpha[:, None] + tl.dot(e, v, input_precision=PRECISION)
         mx = new_mx
-    base = rows * n_split + pid_s
+    base = rows.to(tl.int64) * n_split + pid_s
     tl.store(OUT_M + base, mx * 0.6931471805599453, mask=row_ok)
     tl.store(OUT_S + base, s, mask=row_ok)
     if WITH_COST:
@@ -128,7 +128,7 @@ def lse_pass(X, Y, XA, YA, pot, inv_reg, *, cost=0, V=None, with_cost=False, pre
     args = (X, Y, XA, YA, pot, Vt, out_m, out_s, out_w, out_v, n_x, n_y, d, p, per, n_split,
             float(inv_reg), X.stride(0), Y.stride(0), Vt.stride(0) if p else 0)
     flags = dict(COST=int(cost), WITH_COST=bool(with_cost), WITH_V=p > 0, DOT_FP32=interp,
-                 PRECISION=precision, BLOCK_P=block_p)
+                 PRECISION=precision if X.dtype == torch.float32 else "tf32", BLOCK_P=block_p)
     if interp or block is not None:
         bm, bn, bd = block or (16, 32, 16)
         _lse_kernel[(triton.cdiv(n_x, bm), n_split)](*args, **flags, BLOCK_M=bm, BLOCK_N=bn, BLOCK_D=bd)

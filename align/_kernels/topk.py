@@ -4,9 +4,10 @@ Each program owns ``BLOCK_M`` query rows and one slice of the database. It tiles
 slice and keeps a running top-``K_PAD`` of packed (score, index) keys (see :mod:`.keys`) in
 registers. After a tile, only entries strictly above the current k-th best score can enter (new
 indices are always higher than those already kept, so a tie never displaces a kept entry — the
-lowest-index rule is exact). Few candidates (≤ ``INSERT_LIMIT`` in every row of the block, the
-common case once the running top-k has settled) are inserted one max at a time; more candidates
-trigger a bitonic top-k of the tile merged with the running list. Slices of the database run as
+lowest-index rule is exact). For k ≤ 32 candidates are inserted one row-max at a time (at most k
+per tile, usually none or one once the running list has settled), which keeps the int64 keys out
+of the tile and the registers free for the GEMM; for larger k, a tile with more than
+``INSERT_LIMIT`` candidates in some row is merged by a bitonic top-k of its keys instead. Slices of the database run as
 separate programs (more parallelism for few queries) and are merged by one ``torch.topk`` over keys.
 
 score[i, j] = alpha · (q_i · b_j) · row_scale[i] · col_scale[j] + bias[j]
@@ -36,16 +37,41 @@ def _kth_score(run, kcol, k_sel):
 
 
 @triton.jit
+def _merge_tile(s, cand, cols, run, kcol, k_sel, K_PAD: tl.constexpr):
+    keys = tl.where(cand, pack_key(s, cols[None, :]), -9223372036854775808)
+    top = tl.topk(keys, K_PAD, dim=1)
+    # max(descending, ascending) is bitonic and holds the top K_PAD of the union
+    run = tl.bitonic_merge(tl.maximum(run, tl.flip(top, 1)), dim=1, descending=True)
+    return run, _kth_score(run, kcol, k_sel)
+
+
+@triton.jit
+def _insert_tile(s, cand, n0, lane, run, thr, kcol, k_sel, most, K_PAD: tl.constexpr):
+    # at most k_sel entries of one tile can enter: after its k_sel best, the rest are below
+    sm = tl.where(cand, s, float("-inf"))
+    for _ in range(tl.minimum(most, k_sel)):
+        best, arg = tl.max(sm, axis=1, return_indices=True, return_indices_tie_break_left=True)
+        key = tl.where(best > thr, pack_key(best, n0 + arg), -9223372036854775808)
+        # replacing the last (smallest) slot keeps the list bitonic
+        run = tl.where(kcol[None, :] == K_PAD - 1, tl.maximum(run, key[:, None]), run)
+        run = tl.bitonic_merge(run, dim=1, descending=True)
+        thr = _kth_score(run, kcol, k_sel)
+        sm = tl.where(lane[None, :] == arg[:, None], float("-inf"), sm)
+    return run, thr
+
+
+@triton.jit
 def _topk_kernel(Q, B, RS, CS, BIAS, OUT, m, n, d, n_per_split, n_split, k_sel, alpha,
                  stride_q, stride_b,
                  HAS_RS: tl.constexpr, HAS_CS: tl.constexpr, HAS_BIAS: tl.constexpr,
                  EXCLUDE_SELF: tl.constexpr, DOT_FP32: tl.constexpr, PRECISION: tl.constexpr,
-                 K_PAD: tl.constexpr, INSERT_LIMIT: tl.constexpr,
+                 K_PAD: tl.constexpr, INSERT_LIMIT: tl.constexpr, TOPK_MERGE: tl.constexpr,
                  BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
     pid_m = tl.program_id(0)
     pid_s = tl.program_id(1)
     rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     row_ok = rows < m
+    q_off = rows.to(tl.int64)[:, None] * stride_q  # 64-bit: n·d can exceed 2**31
     lane = tl.arange(0, BLOCK_N)
     kcol = tl.arange(0, K_PAD)
     rd = tl.arange(0, BLOCK_D)
@@ -61,9 +87,8 @@ def _topk_kernel(Q, B, RS, CS, BIAS, OUT, m, n, d, n_per_split, n_split, k_sel, 
         acc = tl.zeros((BLOCK_M, BLOCK_N), tl.float32)
         for d0 in range(0, d, BLOCK_D):
             dd = d0 + rd
-            q = tl.load(Q + rows[:, None] * stride_q + dd[None, :],
-                        mask=row_ok[:, None] & (dd[None, :] < d), other=0.0)
-            b = tl.load(B + cols[:, None] * stride_b + dd[None, :],
+            q = tl.load(Q + q_off + dd[None, :], mask=row_ok[:, None] & (dd[None, :] < d), other=0.0)
+            b = tl.load(B + cols.to(tl.int64)[:, None] * stride_b + dd[None, :],
                         mask=col_ok[:, None] & (dd[None, :] < d), other=0.0)
             if DOT_FP32:  # the CPU interpreter cannot multiply bf16 (it sees raw uint16)
                 q = q.to(tl.float32)
@@ -82,23 +107,15 @@ def _topk_kernel(Q, B, RS, CS, BIAS, OUT, m, n, d, n_per_split, n_split, k_sel, 
         s = tl.where(ok, s, float("-inf"))
         cand = s > thr[:, None]
         most = tl.max(tl.sum(cand.to(tl.int32), axis=1), axis=0)
-        if most > INSERT_LIMIT:
-            keys = tl.where(cand, pack_key(s, cols[None, :]), -9223372036854775808)
-            top = tl.topk(keys, K_PAD, dim=1)
-            # max(descending, ascending) is bitonic and holds the top K_PAD of the union
-            run = tl.bitonic_merge(tl.maximum(run, tl.flip(top, 1)), dim=1, descending=True)
-            thr = _kth_score(run, kcol, k_sel)
-        elif most > 0:
-            sm = tl.where(cand, s, float("-inf"))
-            for _ in range(most):
-                best, arg = tl.max(sm, axis=1, return_indices=True, return_indices_tie_break_left=True)
-                key = tl.where(best > thr, pack_key(best, n0 + arg), -9223372036854775808)
-                # replacing the last (smallest) slot keeps the list bitonic
-                run = tl.where(kcol[None, :] == K_PAD - 1, tl.maximum(run, key[:, None]), run)
-                run = tl.bitonic_merge(run, dim=1, descending=True)
-                thr = _kth_score(run, kcol, k_sel)
-                sm = tl.where(lane[None, :] == arg[:, None], float("-inf"), sm)
-    out = OUT + (rows[:, None] * n_split + pid_s) * K_PAD + kcol[None, :]
+        if TOPK_MERGE:  # static: for small k the int64 tile code is not even compiled
+            if most > INSERT_LIMIT:
+                run, thr = _merge_tile(s, cand, cols, run, kcol, k_sel, K_PAD)
+            elif most > 0:
+                run, thr = _insert_tile(s, cand, n0, lane, run, thr, kcol, k_sel, most, K_PAD)
+        else:
+            if most > 0:
+                run, thr = _insert_tile(s, cand, n0, lane, run, thr, kcol, k_sel, most, K_PAD)
+    out = OUT + (rows.to(tl.int64)[:, None] * n_split + pid_s) * K_PAD + kcol[None, :]
     tl.store(out, run, mask=row_ok[:, None])
 
 
@@ -154,8 +171,9 @@ def topk_keys(Q, B, k, *, alpha=1.0, row_scale=None, col_scale=None, bias=None,
             col_scale if col_scale is not None else dummy, bias if bias is not None else dummy,
             out, m, n, d, per, n_split, k, float(alpha), Q.stride(0), B.stride(0))
     flags = dict(HAS_RS=row_scale is not None, HAS_CS=col_scale is not None, HAS_BIAS=bias is not None,
-                 EXCLUDE_SELF=bool(exclude_self), DOT_FP32=interp, PRECISION=precision,
-                 K_PAD=k_pad, INSERT_LIMIT=4)
+                 EXCLUDE_SELF=bool(exclude_self), DOT_FP32=interp,
+                 PRECISION=precision if Q.dtype == torch.float32 else "tf32",  # 16-bit: Triton's default
+                 K_PAD=k_pad, INSERT_LIMIT=4, TOPK_MERGE=k_pad > 32)
     if interp or block is not None:
         bm, bn, bd = block or (16, max(32, k_pad), 16)
         _topk_kernel[(triton.cdiv(m, bm), n_split)](*args, **flags, BLOCK_M=bm, BLOCK_N=bn, BLOCK_D=bd)
