@@ -4,10 +4,11 @@ Each program owns ``BLOCK_M`` query rows and one slice of the database. It tiles
 slice and keeps a running top-``K_PAD`` of packed (score, index) keys (see :mod:`.keys`) in
 registers. After a tile, only entries strictly above the current k-th best score can enter (new
 indices are always higher than those already kept, so a tie never displaces a kept entry — the
-lowest-index rule is exact). For k ≤ 32 candidates are inserted one row-max at a time (at most k
-per tile, usually none or one once the running list has settled), which keeps the int64 keys out
-of the tile and the registers free for the GEMM; for larger k, a tile with more than
-``INSERT_LIMIT`` candidates in some row is merged by a bitonic top-k of its keys instead. Slices of the database run as
+lowest-index rule is exact). For k ≤ 32 the running list is unsorted and candidates are inserted
+one row-max at a time over its minimum slot (at most k per tile, usually none or one once the list
+has settled), which keeps int64 keys out of the tile and registers free for the GEMM; for larger k
+the list is kept sorted and a tile with more than ``INSERT_LIMIT`` candidates in some row is merged
+by a bitonic top-k of its keys. Slices of the database run as
 separate programs (more parallelism for few queries) and are merged by one ``torch.topk`` over keys.
 
 score[i, j] = alpha · (q_i · b_j) · row_scale[i] · col_scale[j] + bias[j]
@@ -46,7 +47,7 @@ def _merge_tile(s, cand, cols, run, kcol, k_sel, K_PAD: tl.constexpr):
 
 
 @triton.jit
-def _insert_tile(s, cand, n0, lane, run, thr, kcol, k_sel, most, K_PAD: tl.constexpr):
+def _insert_sorted(s, cand, n0, lane, run, thr, kcol, k_sel, most, K_PAD: tl.constexpr):
     # at most k_sel entries of one tile can enter: after its k_sel best, the rest are below
     sm = tl.where(cand, s, float("-inf"))
     for _ in range(tl.minimum(most, k_sel)):
@@ -56,6 +57,21 @@ def _insert_tile(s, cand, n0, lane, run, thr, kcol, k_sel, most, K_PAD: tl.const
         run = tl.where(kcol[None, :] == K_PAD - 1, tl.maximum(run, key[:, None]), run)
         run = tl.bitonic_merge(run, dim=1, descending=True)
         thr = _kth_score(run, kcol, k_sel)
+        sm = tl.where(lane[None, :] == arg[:, None], float("-inf"), sm)
+    return run, thr
+
+
+@triton.jit
+def _insert_unsorted(s, cand, n0, lane, run, thr, kcol, k_sel, most):
+    # run holds k_sel live slots (the rest int64 max, never replaced); its minimum is the k-th best
+    sm = tl.where(cand, s, float("-inf"))
+    for _ in range(tl.minimum(most, k_sel)):
+        best, arg = tl.max(sm, axis=1, return_indices=True, return_indices_tie_break_left=True)
+        key = tl.where(best > thr, pack_key(best, n0 + arg), -9223372036854775808)
+        low, pos = tl.min(run, axis=1, return_indices=True)
+        hit = (kcol[None, :] == pos[:, None]) & (key > low)[:, None]
+        run = tl.where(hit, key[:, None], run)
+        thr = key_score(tl.min(run, axis=1))
         sm = tl.where(lane[None, :] == arg[:, None], float("-inf"), sm)
     return run, thr
 
@@ -76,6 +92,8 @@ def _topk_kernel(Q, B, RS, CS, BIAS, OUT, m, n, d, n_per_split, n_split, k_sel, 
     kcol = tl.arange(0, K_PAD)
     rd = tl.arange(0, BLOCK_D)
     run = tl.full((BLOCK_M, K_PAD), -9223372036854775808, tl.int64)
+    if not TOPK_MERGE:
+        run = tl.where(kcol[None, :] < k_sel, run, 9223372036854775807)
     thr = tl.full((BLOCK_M,), float("-inf"), tl.float32)
     if HAS_RS:
         rs = tl.load(RS + rows, mask=row_ok, other=0.0)
@@ -111,19 +129,23 @@ def _topk_kernel(Q, B, RS, CS, BIAS, OUT, m, n, d, n_per_split, n_split, k_sel, 
             if most > INSERT_LIMIT:
                 run, thr = _merge_tile(s, cand, cols, run, kcol, k_sel, K_PAD)
             elif most > 0:
-                run, thr = _insert_tile(s, cand, n0, lane, run, thr, kcol, k_sel, most, K_PAD)
+                run, thr = _insert_sorted(s, cand, n0, lane, run, thr, kcol, k_sel, most, K_PAD)
         else:
             if most > 0:
-                run, thr = _insert_tile(s, cand, n0, lane, run, thr, kcol, k_sel, most, K_PAD)
+                run, thr = _insert_unsorted(s, cand, n0, lane, run, thr, kcol, k_sel, most)
+    if not TOPK_MERGE:
+        run = tl.where(kcol[None, :] < k_sel, run, -9223372036854775808)
     out = OUT + (rows.to(tl.int64)[:, None] * n_split + pid_s) * K_PAD + kcol[None, :]
     tl.store(out, run, mask=row_ok[:, None])
 
 
 def _configs():
     cfg = []
-    for bm, bn, bd, w, s in [(64, 128, 64, 4, 3), (128, 128, 64, 8, 3), (64, 64, 64, 4, 4),
-                             (128, 64, 64, 4, 3), (64, 256, 64, 8, 3), (32, 128, 64, 4, 4),
-                             (16, 256, 64, 4, 3), (32, 256, 32, 8, 3), (128, 128, 32, 8, 4)]:
+    # ptxas (sm_90a): 64x128 and 128x64 tiles with 8 warps compile without spills; 4-warp
+    # 64x128 spills ~450 B. The autotuner measures them all on the device at hand.
+    for bm, bn, bd, w, s in [(64, 128, 64, 8, 3), (128, 64, 64, 8, 3), (64, 64, 64, 4, 4),
+                             (128, 128, 64, 8, 3), (64, 128, 64, 8, 4), (64, 128, 32, 8, 3),
+                             (32, 128, 64, 4, 4), (16, 256, 64, 4, 3), (32, 256, 64, 8, 3)]:
         cfg.append(triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_D": bd}, num_warps=w, num_stages=s))
     return cfg
 
