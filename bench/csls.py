@@ -29,6 +29,25 @@ from align.report import text_table  # noqa: E402
 from align.search import csls_knn, faiss_available  # noqa: E402
 
 
+CLOCK = [time.perf_counter]
+
+
+def set_threads(n):
+    if n is None:
+        return
+    torch.set_num_threads(n)
+    try:
+        import threadpoolctl
+        threadpoolctl.threadpool_limits(n)
+    except ImportError:
+        pass
+    try:
+        import faiss
+        faiss.omp_set_num_threads(n)
+    except ImportError:
+        pass
+
+
 def rss_kb(field="VmRSS"):
     with open("/proc/self/status") as fh:
         for line in fh:
@@ -49,14 +68,14 @@ def timed(fn, device):
         except OSError:
             pass
         base = rss_kb()
-    t0 = time.perf_counter()
+    t0 = CLOCK[0]()
     out = fn()
     if device == "cuda":
         torch.cuda.synchronize()
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
         peak = (rss_kb("VmHWM") - base) / 1024
-    return time.perf_counter() - t0, peak, out
+    return CLOCK[0]() - t0, peak, out
 
 
 def dense_csls(Q, B, k, csls_k, chunk):
@@ -114,10 +133,17 @@ def main(argv=None):
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--n", type=int, nargs="*")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads for torch, faiss and NumPy's BLAS (default: torch's default)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with process CPU time instead of wall clock (steadier on a shared machine)")
     ap.add_argument("--no-thp", action="store_true")
     args = ap.parse_args(argv)
+    set_threads(args.threads)
+    CLOCK[0] = time.process_time if args.cpu_time else time.perf_counter
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}")
+          f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}, "
+          f"clock={'process CPU time' if args.cpu_time else 'wall'}, load average {os.getloadavg()[0]:.1f}")
     if args.device == "cuda":
         if not torch.cuda.is_available():
             sys.exit("no CUDA device")

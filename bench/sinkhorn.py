@@ -42,6 +42,25 @@ except ImportError:
     geomloss = None
 
 
+CLOCK = [time.perf_counter]
+
+
+def set_threads(n):
+    if n is None:
+        return
+    torch.set_num_threads(n)
+    try:
+        import threadpoolctl
+        threadpoolctl.threadpool_limits(n)
+    except ImportError:
+        pass
+    try:
+        import faiss
+        faiss.omp_set_num_threads(n)
+    except ImportError:
+        pass
+
+
 def rss_kb(field="VmRSS"):
     with open("/proc/self/status") as fh:
         for line in fh:
@@ -62,14 +81,14 @@ def timed(fn, device):
         except OSError:
             pass
         base = rss_kb()
-    t0 = time.perf_counter()
+    t0 = CLOCK[0]()
     out = fn()
     if device == "cuda":
         torch.cuda.synchronize()
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
         peak = (rss_kb("VmHWM") - base) / 1024
-    return time.perf_counter() - t0, peak, out
+    return CLOCK[0]() - t0, peak, out
 
 
 def methods_for(n, X, Y, reg, mx, device, full):
@@ -155,11 +174,18 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--n", type=int, nargs="*", help="problem sizes (default: by device)")
     ap.add_argument("--iters", type=int, default=None, help="iterations of the short run (long run: 3x)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads for torch, faiss and NumPy's BLAS (default: torch's default)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with process CPU time instead of wall clock (steadier on a shared machine)")
     ap.add_argument("--no-thp", action="store_true", help="do not set THP_MEM_ALLOC_ENABLE=1")
     args = ap.parse_args(argv)
+    set_threads(args.threads)
+    CLOCK[0] = time.process_time if args.cpu_time else time.perf_counter
     versions = f"torch {torch.__version__}, POT {getattr(ot, '__version__', 'missing')}, " \
                f"geomloss {getattr(geomloss, '__version__', 'missing')}"
-    print(f"{versions}, threads {torch.get_num_threads()}, THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}")
+    print(f"{versions}, threads {torch.get_num_threads()}, THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}, "
+          f"clock={'process CPU time' if args.cpu_time else 'wall'}, load average {os.getloadavg()[0]:.1f}")
     if args.device == "cuda":
         if not torch.cuda.is_available():
             sys.exit("no CUDA device")
