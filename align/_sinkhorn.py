@@ -53,7 +53,7 @@ def dense_cost(X, Y, cost, dtype, rows=4096):
 class StoredCost:
     """Log-sum-exp passes over a stored −C/reg (n, m), in row chunks with one reused buffer."""
 
-    def __init__(self, C, reg, chunk_mb=8):
+    def __init__(self, C, reg, chunk_mb=64):
         self.M = C.div_(-reg)  # C is consumed: −C/reg in place
         n, m = self.M.shape
         self.rb = max(1, min(n, (chunk_mb << 20) // (self.M.element_size() * max(m, 1))))
