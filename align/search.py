@@ -2,8 +2,10 @@
 
 Backends:
 
-- ``"torch"``: tiles the query × database score matrix into blocks that fit ``memory_mb`` and keeps
-  a running per-query top-k, so memory stays bounded for any n; CPU or CUDA.
+- ``"torch"``: tiles the query × database score matrix into one reused buffer that fits
+  ``memory_mb``, selects each tile's top-k exactly from group maxima, and keeps a running per-query
+  top-k, so memory stays bounded for any n; CPU or CUDA (see :mod:`align._topk`). On the 2-core
+  CPU it runs at faiss speed (bench/RESULTS.md).
 - ``"faiss"``: ``IndexFlatIP`` / ``IndexFlatL2`` (faiss-cpu; faiss-gpu when installed).
 - ``"triton"``: the fused similarity + top-k kernel (:mod:`align.kernels`): the score matrix is
   never written; CUDA only (falls back to ``"torch"`` elsewhere or for k > 256).
