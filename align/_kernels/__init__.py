@@ -1,0 +1,16 @@
+"""Triton sources of the fused GPU kernels (the ``cuda_kernels/`` of the architecture map).
+
+They live inside the package so that an installed ``align`` can import them; the top-level
+``cuda_kernels/README.md`` points here. Nothing in this folder is imported unless Triton is used:
+:mod:`align.kernels` is the loader that decides between these kernels and their pure-torch
+references.
+
+- :mod:`.keys`: order-preserving packing of (fp32 score, int32 index) into one int64 key, in Triton
+  and in torch (the top-k kernels compare keys, which makes ties go to the lower index exactly).
+- :mod:`.topk`: fused similarity + running top-k (inner product, cosine, L2 via a column bias).
+- :mod:`.lse`: one online log-sum-exp pass over cost tiles (the half-iteration of log-domain
+  Sinkhorn), optionally with the transport cost and plan @ V accumulated in the same pass.
+
+Under ``TRITON_INTERPRET=1`` (set before Triton is imported) the kernels run on CPU tensors, which
+is how the tests check them on machines without a GPU.
+"""
