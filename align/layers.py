@@ -233,6 +233,62 @@ def layer_curve(feats_a, feats_b, *, metric="mutual_knn", k: int = 10, n_permuta
     return out
 
 
+def retrieval_curve(feats_a, feats_b, *, n_permutations: int = 200, boot_indices=None, n_boot: int = 200,
+                    level: float = 0.95, seed: int = 0) -> dict:
+    """Top-1 retrieval of the paired row across matched layers, both directions, with CIs and nulls.
+
+    At layer i, row r of A retrieves the row of B with the largest inner product (features from
+    :func:`layer_features` are unit rows, so this is cosine); a hit means it is row r (ties go to the
+    lower index). The shuffled-pairs null re-pairs the rows with one permutation per round (expected
+    top-1 = 1/n); ``p_max`` tests the best layer against the null of the maximum over layers.
+    Returns ``{"a_to_b": curve, "b_to_a": curve}``, each ``{"values", "low", "high", "p_values",
+    "null_q95", "best_layer", "p_max", "boot" (B, L), "hits" (L, n)}``.
+    """
+    from .metrics.stats import ci_from_boot
+    sets_a, ids = _as_sets(feats_a, "feats_a")
+    sets_b, _ = _as_sets(feats_b, "feats_b")
+    if len(sets_a) != len(sets_b):
+        raise ShapeError(f"matched layers need as many layers in A as in B; got {len(sets_a)} and {len(sets_b)}")
+    n = _check_rows(sets_a, sets_b)
+    n_permutations = check_positive_int(n_permutations, "n_permutations")
+    _level(level)
+    rng = np.random.default_rng(seed)
+    if boot_indices is None:
+        n_boot = check_positive_int(n_boot, "n_boot")
+        boot_indices = rng.integers(0, n, size=(n_boot, n))
+    boot_indices = np.asarray(boot_indices)
+    if boot_indices.ndim != 2 or boot_indices.shape[1] != n or not np.issubdtype(boot_indices.dtype, np.integer):
+        raise ShapeError(f"boot_indices must be an integer array (B, {n}); got shape {boot_indices.shape}")
+    perms = np.stack([rng.permutation(n) for _ in range(n_permutations)])
+    nn = {"a_to_b": [], "b_to_a": []}
+    for A, B in zip(sets_a, sets_b):
+        A = check_matrix(A, "feats_a layer", allow_torch=False)
+        B = check_matrix(B, "feats_b layer", allow_torch=False)
+        if A.shape[1] != B.shape[1]:
+            raise ShapeError(f"retrieval needs one space: A has {A.shape[1]} columns, B has {B.shape[1]}")
+        S = A.astype(np.float64) @ B.T.astype(np.float64)
+        nn["a_to_b"].append(S.argmax(1))
+        nn["b_to_a"].append(S.argmax(0))
+    out = {}
+    for direction, idx in nn.items():
+        idx = np.stack(idx)                                             # (L, n) retrieved rows
+        hits = (idx == np.arange(n)[None, :]).astype(np.float64)
+        values = hits.mean(1)
+        null = np.stack([(idx == p[None, :]).mean(1) for p in perms])   # (R, L)
+        boot = hits[:, boot_indices].mean(2).T                           # (B, L)
+        cis = [ci_from_boot(boot[:, i], level) for i in range(len(ids))]
+        best = int(values.argmax())
+        out[direction] = {
+            "layers": ids, "values": values.tolist(), "low": [c["low"] for c in cis],
+            "high": [c["high"] for c in cis],
+            "p_values": ((1 + (null >= values[None, :] - 1e-12).sum(0)) / (1 + n_permutations)).tolist(),
+            "null_mean": null.mean(0).tolist(), "null_q95": np.quantile(null, 0.95, axis=0).tolist(),
+            "best_layer": ids[best], "best_value": float(values[best]),
+            "p_max": float((1 + (null.max(1) >= values[best] - 1e-12).sum()) / (1 + n_permutations)),
+            "chance": 1.0 / n, "boot": boot, "hits": hits, "level": level}
+    return out
+
+
 def _null_summary(v: np.ndarray) -> dict:
     v = v[np.isfinite(v)]
     if v.size == 0:

@@ -8,6 +8,7 @@ import importlib
 
 RECIPES = {
     "paired_vs_unpaired": "align.recipes.paired_vs_unpaired",
+    "semantic_hub": "align.recipes.semantic_hub",
 }
 
 
