@@ -1,19 +1,40 @@
 """Reading a decoder's hidden states through its own output layer.
 
-- :class:`LogitLens` (nostalgebraist, 2020, "interpreting GPT: the logit lens"): project the hidden
-  state of any layer through the model's final norm and LM head, giving a next-token distribution per
-  layer. Convention (transformers): ``hidden_states[L]`` already carries the final norm, so layers
-  ``0..L-1`` get ``head(norm(h))`` and layer ``L`` gets ``head(h)`` — at the last layer the lens
-  equals the model's own logits.
-- Vocabulary-defined semantics (Gu et al., 2024, arXiv 2401.16184): with LM-head matrix ``W`` (V × d)
-  and ``G = WᵀW``, the *semantic basis* of token v is ``b_v = W⁺ e_v = G⁻¹ w_v`` — the hidden-space
-  point whose logits are the projection of the one-hot ``e_v``. Dot-product logits are inner products
-  with the basis in the metric G: ``w_v·h = b_vᵀ G h``. :func:`semantic_logits` scores hidden states by
-  their similarity to each basis vector (``"dot"``, ``"cosine"`` or ``"distance"`` = −squared
-  distance) in the Euclidean metric (as in the paper) or in the LM-head metric ``G`` (``metric="head"``,
-  where ``"dot"`` reproduces the LM head exactly). :class:`SemanticCalibrator` learns a small residual
-  map that clusters hidden states around their label tokens' basis vectors (the paper's "semantic
-  calibration").
+Logit lens
+----------
+:class:`LogitLens` (nostalgebraist, 2020, "interpreting GPT: the logit lens"): project the hidden
+state of any layer through the model's final norm and LM head, giving a next-token distribution per
+layer. Convention (transformers): ``hidden_states[L]`` already carries the final norm, so layers
+``0..L-1`` get ``softmax(W norm(h))`` and layer ``L`` gets ``softmax(W h)`` — at the last layer the lens
+equals the model's own logits. With tied input/output embeddings (SmolLM2) layer 0 mostly "predicts"
+the input token itself, so the lens at layer 0 reads the input, not a prediction.
+:meth:`LogitLens.token_set_mass` sums the lens distribution over named token sets (e.g. the tokens
+of one language, :func:`language_token_sets`) to ask which language a layer "thinks in"
+(Wendler et al., 2024, arXiv 2402.10588; Wu et al., 2024, arXiv 2411.04986).
+
+Vocabulary-defined semantics (Gu et al., 2024, arXiv 2401.16184)
+------------------------------------------------------------------
+Let ``W`` (V × d) be the LM head, so the logits of a (normed) hidden state ``h`` are ``z = W h``.
+
+- **Semantic basis.** For token v, ``b_v = W⁺ e_v`` (``W⁺`` the Moore–Penrose pseudoinverse, ``e_v``
+  the one-hot vector): the least-norm hidden state whose logits are as close as possible to
+  ``e_v``. Stacked as rows, ``B = (W⁺)ᵀ`` (V × d); from the SVD ``W = U S Rᵀ``, ``B = U S⁻¹ Rᵀ``. When W
+  has full column rank (V ≫ d in practice) ``b_v = G⁻¹ w_v`` with ``G = WᵀW`` and ``w_v`` the v-th row.
+- **Dot logits are basis similarities in the head metric.** ``b_vᵀ G h = e_vᵀ (W⁺)ᵀ Wᵀ W h =
+  e_vᵀ (W W⁺)ᵀ W h = e_vᵀ W h = z_v``, because ``W W⁺`` is the symmetric projector onto the column
+  space of W and ``W W⁺ W = W`` (true for any rank). So ``semantic_logits(kind="dot", metric="head")``
+  is the LM head exactly, and ``kind="cosine"`` / ``"distance"`` (``-‖h - b_v‖²``) replace the inner
+  product by an angle or a distance, in the Euclidean metric (``metric="euclidean"``, the paper's
+  latent-space similarity) or the head metric ``⟨x, y⟩_G = xᵀ G y``.
+- **In-span states.** The basis spans the row space of W. A hidden state that *is* a basis vector
+  (or a positive multiple of one, for cosine) has its own token as the most similar under cosine and
+  distance logits, whereas its dot-product logits ``W b_v = W W⁺ e_v`` (the projection of the one-hot)
+  need not peak at v when another token's projection is longer — the reason to prefer angle or
+  distance to the basis over raw dot products.
+- **Semantic calibration.** :class:`SemanticCalibrator` learns a small residual map ``f(h) = h + h A
+  + c`` so that hidden states cluster around their label tokens' basis vectors (cross-entropy over
+  ``-‖f(h) - b_v‖² / T`` for the label tokens), the paper's calibration of a classifier built on
+  distance logits.
 """
 from __future__ import annotations
 
@@ -241,7 +262,7 @@ def semantic_logits(hidden, head_weight, *, kind: str = "cosine", metric: str = 
     B = semantic_basis(W).astype(np.float64) if basis is None else np.asarray(basis, np.float64)
     if metric == "head":
         G = W.T @ W
-        dots = H @ G @ B.T                                    # = H Wᵀ (W W⁺)ᵀ … = W h when W has full column rank
+        dots = H @ G @ B.T                                    # = H Wᵀ W W⁺ = H Wᵀ: the LM head's logits (any rank)
         h_sq = np.einsum("nd,de,ne->n", H, G, H)
         b_sq = np.einsum("vd,de,ve->v", B, G, B)
     else:
