@@ -8,11 +8,14 @@ from align.corpora import ParallelCorpus
 from align.exceptions import AlignError, ValidationError
 from align.recipes import get_recipe
 from align.recipes.common import apply_overrides
-from align.recipes.semantic_hub import Config, code_switch, middle_contrast, regions, run, select_verses
+from align.recipes.semantic_hub import (Config, code_switch, has_proper_name, middle_contrast, regions, run,
+                                       select_verses)
 
 
 def test_code_switch_and_regions():
     assert code_switch("a b c d", "w x y z v") == "a b y z v"
+    assert code_switch("a b c d", "w x y z v", english_first=False) == "w x c d"
+    assert has_proper_name("And Moses said") and not has_proper_name("And the LORD said unto me, O")
     assert regions(30) == {"early": list(range(1, 11)), "middle": list(range(11, 21)), "late": list(range(21, 31))}
     assert regions(6)["middle"] == [3, 4]
 

@@ -96,10 +96,27 @@ def select_verses(corpus, config: Config):
     return eval_idx, token_idx
 
 
-def code_switch(english: str, other: str) -> str:
-    """First half of the English words followed by the second half of the translation's words."""
+def code_switch(english: str, other: str, english_first: bool = True) -> str:
+    """First half of one version's words followed by the second half of the other's.
+
+    The recipe alternates the order verse by verse: a causal model's mean-pooled state leans towards
+    the words that come first (every later token attends to them), so one fixed order would confound
+    "which language" with "which half".
+    """
     e, o = english.split(), other.split()
-    return " ".join(e[:len(e) // 2] + o[len(o) // 2:])
+    if english_first:
+        return " ".join(e[:len(e) // 2] + o[len(o) // 2:])
+    return " ".join(o[:len(o) // 2] + e[len(e) // 2:])
+
+
+_NOT_NAMES = {"I", "O", "LORD", "Lord", "GOD", "God"}
+
+
+def has_proper_name(english: str) -> bool:
+    """Heuristic: a capitalised word after the first (KJV: mostly names of people and places, which
+    the Chichewa Bible keeps in a similar spelling — Jordan / Yordani), not I, O, Lord or God."""
+    words = [w.strip(",.;:?!'()") for w in english.split()[1:]]
+    return any(w[:1].isupper() and w not in _NOT_NAMES for w in words)
 
 
 def regions(n_layers: int) -> dict:
@@ -142,7 +159,16 @@ def joint_zscore(raw_a, raw_b, clip: float = 0.95):
     return fa, fb
 
 
-def analyse_model(name, kinds, config, boot_idx, timings) -> dict:
+def split_curve(curve: dict, mask: np.ndarray, config) -> dict:
+    """Top-1 curve restricted to the rows in ``mask`` (bootstrap within that subset)."""
+    from ..metrics.stats import bootstrap_ci
+    hits = curve["hits"][:, mask]
+    cis = [bootstrap_ci(h, n_boot=config.n_boot, level=config.level, seed=config.seed) for h in hits]
+    return {"layers": curve["layers"], "values": [c["value"] for c in cis], "low": [c["low"] for c in cis],
+            "high": [c["high"] for c in cis], "n": int(mask.sum()), "chance": curve["chance"]}
+
+
+def analyse_model(name, kinds, config, boot_idx, timings, names_mask=None) -> dict:
     """Embed every input kind with every layer of ``name`` and compute the curves."""
     enc = load_encoder(name, batch_size=config.batch_size)
     with timer(timings, f"embed_{name}"):
@@ -154,6 +180,9 @@ def analyse_model(name, kinds, config, boot_idx, timings) -> dict:
     curves = {"mutual_knn": layer_curve(feats["en"], feats["ny"], k=config.k, **common)}
     ret = retrieval_curve(feats["en"], feats["ny"], **common)
     curves["top1_en_to_ny"], curves["top1_ny_to_en"] = ret["a_to_b"], ret["b_to_a"]
+    if names_mask is not None and names_mask.any() and (~names_mask).any():
+        curves["top1_en_to_ny_names"] = split_curve(ret["a_to_b"], names_mask, config)
+        curves["top1_en_to_ny_no_names"] = split_curve(ret["a_to_b"], ~names_mask, config)
     ja, jb = joint_zscore(raw["en"], raw["ny"])
     curves["top1_en_to_ny_joint_zscore"] = retrieval_curve(ja, jb, **common)["a_to_b"]
     if "mixed" in feats:
@@ -171,7 +200,7 @@ def control_difference(trained: dict, control: dict, level: float) -> dict:
     from ..metrics.stats import ci_from_boot
     out = {}
     for m, c in trained["curves"].items():
-        if m not in control["curves"]:
+        if m not in control["curves"] or c.get("boot") is None:
             continue
         d = np.asarray(c["values"]) - np.asarray(control["curves"][m]["values"])
         db = c["boot"] - control["curves"][m]["boot"]
@@ -243,8 +272,9 @@ def run(config: Config, *, verbose: bool = True):
     ny = [corpus.target[i] for i in eval_idx]
     kinds = {"en": en, "ny": ny}
     if config.mixed:
-        kinds["mixed"] = [code_switch(e, t) for e, t in zip(en, ny)]
+        kinds["mixed"] = [code_switch(e, t, english_first=i % 2 == 0) for i, (e, t) in enumerate(zip(en, ny))]
     n = len(en)
+    names_mask = np.array([has_proper_name(e) for e in en])
     rng = np.random.default_rng(config.seed + 1)
     boot_idx = rng.integers(0, n, size=(config.n_boot, n))
     lens_sel = np.sort(rng.permutation(n)[:config.n_lens])  # a random subset (eval_idx is in Bible order)
@@ -252,7 +282,7 @@ def run(config: Config, *, verbose: bool = True):
     models = [config.model] + ([config.control] if config.control else [])
     analyses, lens = {}, None
     for m in models:
-        analyses[m] = analyse_model(m, kinds, config, boot_idx, timings)
+        analyses[m] = analyse_model(m, kinds, config, boot_idx, timings, names_mask)
         enc = analyses[m].pop("encoder")
         if m == config.model and config.n_lens:  # the lens shares the loaded weights, then they are freed
             lens = lens_reading(enc, {k: [v[i] for i in lens_sel] for k, v in kinds.items()}, ([corpus.source[i] for i in token_idx],
@@ -264,7 +294,7 @@ def run(config: Config, *, verbose: bool = True):
     timings["total_cpu_s"] = round(time.process_time() - c_start, 3)
 
     summary = {"model": config.model, "control": config.control or None, "language": config.language,
-               "n_texts": n, "ids": [corpus.ids[i] for i in eval_idx[:20]], "k": config.k,
+               "n_texts": n, "n_with_names": int(names_mask.sum()), "ids": [corpus.ids[i] for i in eval_idx[:20]], "k": config.k,
                "regions": analyses[config.model]["regions"],
                "models": {m: {"curves": strip_arrays(a["curves"]), "contrasts": a["contrasts"]}
                           for m, a in analyses.items()},

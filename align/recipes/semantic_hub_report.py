@@ -68,7 +68,7 @@ def plot_curves(path, summary):
         ax.set_ylabel("mutual kNN" if key == "mutual_knn" else "top-1 accuracy")
         ax.set_title(title, fontsize=10)
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, framealpha=0.6)
     fig.suptitle(f"{model}, {summary['n_texts']} verse pairs; bands: {int(100 * summary_level(summary))}% "
                  "bootstrap CIs", fontsize=10)
     fig.tight_layout()
@@ -141,17 +141,45 @@ def verdict(summary) -> list:
             txt += (f" Trained − random-init at that layer: {d['values'][i]:+.3f} "
                     f"[{d['low'][i]:+.3f}, {d['high'][i]:+.3f}].")
         lines.append(txt)
+    if "top1_en_to_ny_names" in m["curves"]:
+        yes, no = m["curves"]["top1_en_to_ny_names"], m["curves"]["top1_en_to_ny_no_names"]
+        i = yes["values"].index(max(yes["values"]))
+        j = no["values"].index(max(no["values"]))
+        lines.append(f"- **What carries retrieval**: verses whose English side has a proper name (n = {yes['n']}) "
+                     f"reach top-1 en→ny {yes['values'][i]:.3f} [{yes['low'][i]:.3f}, {yes['high'][i]:.3f}] at "
+                     f"layer {yes['layers'][i]}; verses without one (n = {no['n']}) at most {no['values'][j]:.3f} "
+                     f"[{no['low'][j]:.3f}, {no['high'][j]:.3f}] (layer {no['layers'][j]}); chance "
+                     f"{yes['chance']:.4f} on the full gallery.")
+    if "top1_mixed_to_en" in m["curves"]:
+        me, mn = m["curves"]["top1_mixed_to_en"], m["curves"]["top1_mixed_to_ny"]
+        en_side = [la for la, lo, hi in zip(me["layers"], me["low"], mn["high"]) if lo > hi]
+        ny_side = [la for la, lo, hi in zip(me["layers"], mn["low"], me["high"]) if lo > hi]
+        txt = (f"- **Code-switched verses** (half the words in each language, order alternating): nearer their "
+               f"English version (CIs separated) at layers {_ranges(en_side) or 'none'}, nearer their Chichewa "
+               f"version at layers {_ranges(ny_side) or 'none'}.")
+        if control:
+            cme, cmn = summary["models"][control]["curves"]["top1_mixed_to_en"], \
+                summary["models"][control]["curves"]["top1_mixed_to_ny"]
+            txt += (f" Random-init control, mean over layers 1–L: mixed→en {np.mean(cme['values'][1:]):.3f}, "
+                    f"mixed→ny {np.mean(cmn['values'][1:]):.3f}.")
+        lines.append(txt)
     lens = summary.get("lens")
     if lens:
         lang = summary["language"]
+        mid = summary["regions"]["middle"]
         for kind in lens["per_kind"]:
             rows = lens["per_kind"][kind]
             en_dom = [r["layer"] for r in rows if r["en_low"] > r[f"{lang}_high"]]
             ny_dom = [r["layer"] for r in rows if r[f"{lang}_low"] > r["en_high"]]
             last = rows[-1]
+            u = lens["uniform_mass"]
+            mid_en = np.mean([r["en"] for r in rows if r["layer"] in mid])
+            mid_ny = np.mean([r[lang] for r in rows if r["layer"] in mid])
             lines.append(f"- **lens, {LANG_NAMES.get(kind, 'code-switched')} input**: English-only tokens carry "
                          f"more mass (CIs separated) at layers {_ranges(en_dom) or 'none'}; "
                          f"{LANG_NAMES.get(lang, lang)}-only tokens at layers {_ranges(ny_dom) or 'none'}. "
+                         f"Middle third: English {mid_en:.3f} ({mid_en / u['en']:.1f}× its uniform mass), "
+                         f"{LANG_NAMES.get(lang, lang)} {mid_ny:.3f} ({mid_ny / u[lang]:.1f}×). "
                          f"Last layer: English {last['en']:.3f}, {LANG_NAMES.get(lang, lang)} {last[lang]:.3f}.")
     return lines
 
@@ -180,6 +208,9 @@ def curve_rows(summary) -> list:
                "null_q95": f"{tc['mutual_knn']['null_q95'][i]:.3f}",
                "top1_en_ny": _ci(tc["top1_en_to_ny"], i), "top1_ny_en": _ci(tc["top1_ny_to_en"], i),
                "top1_joint_z": f"{tc['top1_en_to_ny_joint_zscore']['values'][i]:.3f}"}
+        if "top1_en_to_ny_names" in tc:
+            row["top1_names"] = f"{tc['top1_en_to_ny_names']['values'][i]:.3f}"
+            row["top1_no_names"] = f"{tc['top1_en_to_ny_no_names']['values'][i]:.3f}"
         if cc:
             row["ctrl_mutual_knn"] = f"{cc['mutual_knn']['values'][i]:.3f}"
             row["ctrl_top1_en_ny"] = f"{cc['top1_en_to_ny']['values'][i]:.3f}"
@@ -220,8 +251,11 @@ def render_report(summary, config, pngs, terminal: bool = False) -> str:
     cols = list(curve_rows(summary)[0])
     L += ["", "## Layer curve", "",
           "`top1_joint_z`: en → ny retrieval when both languages are z-scored together (language mean kept). "
-          "`mixed_to_*`: a code-switched verse (first half English words, second half "
-          f"{LANG_NAMES.get(lang, lang)}) retrieving its English / {LANG_NAMES.get(lang, lang)} version. "
+          f"`top1_names` / `top1_no_names`: en → ny top-1 of the {summary.get('n_with_names', '?')} verses whose "
+          "English side has a capitalised word after the first (names: Jordan / Yordani) and of the others "
+          "(gallery: all verses). `mixed_to_*`: a code-switched verse (half its words in each language, the "
+          "order alternating between verses) retrieving its English / "
+          f"{LANG_NAMES.get(lang, lang)} version. `ctrl_*`: the random-init control. "
           f"Chance top-1 = {1 / summary['n_texts']:.4f}.", "", markdown_table(curve_rows(summary), cols)]
     L += ["", "## Middle third vs the rest", "", f"Regions of layers: {summary['regions']}.", ""]
     crow = []
@@ -244,7 +278,9 @@ def render_report(summary, config, pngs, terminal: bool = False) -> str:
               + ". Examples — " + "; ".join(f"{k}: {' '.join(repr(t) for t in v[:12])}"
                                             for k, v in lens["set_examples"].items()) + ".", "",
               f"Mass = mean next-token probability on the set over {lens['positions']} evenly spaced positions "
-              f"of {lens['n_texts']} verses per input kind (95% CI); share = en / (en + {lang}).", "",
+              f"of {lens['n_texts']} verses per input kind (95% CI); share = en / (en + {lang}). Layer 0 is the "
+              "token embedding: with tied input/output embeddings the lens there returns the input token "
+              "itself, so it reads the input language rather than a prediction.", "",
               markdown_table(lens_rows(summary), list(lens_rows(summary)[0]))]
         L += ["", "Top-3 lens tokens at the last position of one verse:", ""]
         for kind, ex in lens["examples"].items():
