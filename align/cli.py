@@ -1,4 +1,4 @@
-"""Command line: ``align models | embed | recipe`` (``align <cmd> --help`` for each)."""
+"""Command line: ``align models | embed | compare | recipe`` (``align <cmd> --help`` for each)."""
 from __future__ import annotations
 
 import argparse
@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     e.add_argument("--out", required=True, help="output file: .safetensors or .npz (+ .json sidecar)")
     e.set_defaults(func=cmd_embed)
+
+    from .cli_compare import add_compare_parser
+    add_compare_parser(sub)
 
     r = sub.add_parser("recipe", help="run a recipe; writes runs/<recipe>/<timestamp>/")
     r.add_argument("name", help="recipe name, e.g. paired_vs_unpaired")

@@ -1,5 +1,9 @@
 """Test configuration: offline, an isolated cache per session, GPU tests skipped without CUDA."""
 import os
+import sys
+
+# test oracles (naive_similarity.py, ...) sit next to the tests
+sys.path.insert(0, os.path.dirname(__file__))
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
