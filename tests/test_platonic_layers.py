@@ -1,4 +1,6 @@
 """Layer-by-layer mode of the platonic-convergence recipe, on toy per-layer encoders (offline)."""
+import hashlib
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -6,7 +8,9 @@ import pytest
 
 from align.encoders import Encoder, EncoderInfo
 from align.exceptions import AlignError, ModelNotAvailableError, ValidationError
+from align.recipes import get_recipe
 from align.recipes import platonic_layers as pl
+from align.recipes.common import apply_overrides
 
 
 class Toy(Encoder):
@@ -24,7 +28,7 @@ class Toy(Encoder):
         for layer in layers:
             rows = []
             for t in texts:
-                seed = int(t.split()[-1])
+                seed = int(hashlib.sha256(t.encode()).hexdigest()[:8], 16)
                 noise = np.random.default_rng([seed, layer, len(self.name)]).standard_normal(6)
                 signal = np.random.default_rng(seed).standard_normal(6)
                 rows.append(signal + 0.3 * noise if layer == self.shared else noise)
@@ -75,3 +79,30 @@ def test_bad_pairs(toys, tmp_path):
             pl.parse_pairs(pairs)
     with pytest.raises(ValidationError):
         pl.run_layer_sweeps([f"t {i}" for i in range(20)], _config(tmp_path, layer_pairs=("deep:flat",)), {})
+
+
+def test_recipe_layers_all_mode(toys, tmp_path, monkeypatch):
+    """``--set layers=all`` adds the heatmap, the best-layer table and the JSON entry (no real models)."""
+    mod = get_recipe("platonic_convergence")
+    sets = {"n_texts": 80, "models": ["minilm-l6", "e5-small", "glove-en-50d"], "metrics": ["mutual_knn"], "layers": "all",
+            "layer_pairs": ["deep:shallow"], "n_permutations": 19, "layer_permutations": 50, "n_boot": 20,
+            "k": 5, "out": str(tmp_path)}
+    config = apply_overrides(mod.Config(), [f"{k}={json.dumps(v)}" for k, v in sets.items()])
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(mod, "embed_models", lambda texts, cfg, timings: {
+        m: {None: mod.prepare_features(rng.normal(size=(80, 8)))} for m in cfg.models})
+    run_dir = mod.run(config, verbose=False)
+    assert "layers_deep_vs_shallow.png" in {p.name for p in run_dir.iterdir()}
+    m = json.loads((run_dir / "metrics.json").read_text())
+    best = m["layer_sweeps"]["deep:shallow"]["best"]
+    assert (best["layer_a"], best["layer_b"]) == (3, 1) and best["p_corrected"] < 0.05
+    report = (run_dir / "report.md").read_text()
+    assert "## Layer by layer" in report and report.count("![layers_deep_vs_shallow.png]") == 1
+
+
+@pytest.mark.parametrize("override", ["layers=some", 'layer_pairs=["deep"]', 'layer_pairs=["deep:nope"]'])
+def test_recipe_layers_bad_config(toys, tmp_path, override):
+    mod = get_recipe("platonic_convergence")
+    config = apply_overrides(mod.Config(), ["layers=all", override, f"out={tmp_path}"])
+    with pytest.raises(AlignError):
+        mod.run(config, verbose=False)
