@@ -67,8 +67,9 @@ def plot_curves(path, summary):
         ax.set_xlabel("hidden state (0 = token embeddings)")
         ax.set_ylabel("mutual kNN" if key == "mutual_knn" else "top-1 accuracy")
         ax.set_title(title, fontsize=10)
-        ax.set_ylim(bottom=0)
-        ax.legend(fontsize=7, framealpha=0.6)
+        top = ax.get_ylim()[1]
+        ax.set_ylim(0, top * 1.4)  # head room for the legend above the curves
+        ax.legend(fontsize=7, framealpha=0.7, loc="upper center", ncol=2)
     fig.suptitle(f"{model}, {summary['n_texts']} verse pairs; bands: {int(100 * summary_level(summary))}% "
                  "bootstrap CIs", fontsize=10)
     fig.tight_layout()
