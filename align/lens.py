@@ -1,19 +1,40 @@
 """Reading a decoder's hidden states through its own output layer.
 
-- :class:`LogitLens` (nostalgebraist, 2020, "interpreting GPT: the logit lens"): project the hidden
-  state of any layer through the model's final norm and LM head, giving a next-token distribution per
-  layer. Convention (transformers): ``hidden_states[L]`` already carries the final norm, so layers
-  ``0..L-1`` get ``head(norm(h))`` and layer ``L`` gets ``head(h)`` — at the last layer the lens
-  equals the model's own logits.
-- Vocabulary-defined semantics (Gu et al., 2024, arXiv 2401.16184): with LM-head matrix ``W`` (V × d)
-  and ``G = WᵀW``, the *semantic basis* of token v is ``b_v = W⁺ e_v = G⁻¹ w_v`` — the hidden-space
-  point whose logits are the projection of the one-hot ``e_v``. Dot-product logits are inner products
-  with the basis in the metric G: ``w_v·h = b_vᵀ G h``. :func:`semantic_logits` scores hidden states by
-  their similarity to each basis vector (``"dot"``, ``"cosine"`` or ``"distance"`` = −squared
-  distance) in the Euclidean metric (as in the paper) or in the LM-head metric ``G`` (``metric="head"``,
-  where ``"dot"`` reproduces the LM head exactly). :class:`SemanticCalibrator` learns a small residual
-  map that clusters hidden states around their label tokens' basis vectors (the paper's "semantic
-  calibration").
+Logit lens
+----------
+:class:`LogitLens` (nostalgebraist, 2020, "interpreting GPT: the logit lens"): project the hidden
+state of any layer through the model's final norm and LM head, giving a next-token distribution per
+layer. Convention (transformers): ``hidden_states[L]`` already carries the final norm, so layers
+``0..L-1`` get ``softmax(W norm(h))`` and layer ``L`` gets ``softmax(W h)`` — at the last layer the lens
+equals the model's own logits. With tied input/output embeddings (SmolLM2) layer 0 mostly "predicts"
+the input token itself, so the lens at layer 0 reads the input, not a prediction.
+:meth:`LogitLens.token_set_mass` sums the lens distribution over named token sets (e.g. the tokens
+of one language, :func:`language_token_sets`) to ask which language a layer "thinks in"
+(Wendler et al., 2024, arXiv 2402.10588; Wu et al., 2024, arXiv 2411.04986).
+
+Vocabulary-defined semantics (Gu et al., 2024, arXiv 2401.16184)
+------------------------------------------------------------------
+Let ``W`` (V × d) be the LM head, so the logits of a (normed) hidden state ``h`` are ``z = W h``.
+
+- **Semantic basis.** For token v, ``b_v = W⁺ e_v`` (``W⁺`` the Moore–Penrose pseudoinverse, ``e_v``
+  the one-hot vector): the least-norm hidden state whose logits are as close as possible to
+  ``e_v``. Stacked as rows, ``B = (W⁺)ᵀ`` (V × d); from the SVD ``W = U S Rᵀ``, ``B = U S⁻¹ Rᵀ``. When W
+  has full column rank (V ≫ d in practice) ``b_v = G⁻¹ w_v`` with ``G = WᵀW`` and ``w_v`` the v-th row.
+- **Dot logits are basis similarities in the head metric.** ``b_vᵀ G h = e_vᵀ (W⁺)ᵀ Wᵀ W h =
+  e_vᵀ (W W⁺)ᵀ W h = e_vᵀ W h = z_v``, because ``W W⁺`` is the symmetric projector onto the column
+  space of W and ``W W⁺ W = W`` (true for any rank). So ``semantic_logits(kind="dot", metric="head")``
+  is the LM head exactly, and ``kind="cosine"`` / ``"distance"`` (``-‖h - b_v‖²``) replace the inner
+  product by an angle or a distance, in the Euclidean metric (``metric="euclidean"``, the paper's
+  latent-space similarity) or the head metric ``⟨x, y⟩_G = xᵀ G y``.
+- **In-span states.** The basis spans the row space of W. A hidden state that *is* a basis vector
+  (or a positive multiple of one, for cosine) has its own token as the most similar under cosine and
+  distance logits, whereas its dot-product logits ``W b_v = W W⁺ e_v`` (the projection of the one-hot)
+  need not peak at v when another token's projection is longer — the reason to prefer angle or
+  distance to the basis over raw dot products.
+- **Semantic calibration.** :class:`SemanticCalibrator` learns a small residual map ``f(h) = h + h A
+  + c`` so that hidden states cluster around their label tokens' basis vectors (cross-entropy over
+  ``-‖f(h) - b_v‖² / T`` for the label tokens), the paper's calibration of a classifier built on
+  distance logits.
 """
 from __future__ import annotations
 
@@ -43,12 +64,12 @@ class LogitLens:
         self.device = next(model.parameters()).device
 
     @classmethod
-    def from_encoder(cls, name: str = "smollm2-135m", *, device: str = "auto", **kwargs) -> "LogitLens":
-        """Build from a registered decoder encoder (loads the full causal LM offline)."""
-        from .encoders import load_encoder
-        enc = load_encoder(name, device=device)
+    def from_encoder(cls, name="smollm2-135m", *, device: str = "auto", **kwargs) -> "LogitLens":
+        """Build from a registered decoder (a name, or an Encoder object whose loaded weights are shared)."""
+        from .encoders import Encoder, load_encoder
+        enc = name if isinstance(name, Encoder) else load_encoder(name, device=device)
         if not hasattr(enc, "causal_lm"):
-            raise ValidationError(f"encoder {name!r} is not a decoder LLM; the logit lens needs an LM head")
+            raise ValidationError(f"encoder {enc.name!r} is not a decoder LLM; the logit lens needs an LM head")
         model, tok = enc.causal_lm()
         return cls(model, tok, **kwargs)
 
@@ -88,15 +109,26 @@ class LogitLens:
             yield out.hidden_states, enc["attention_mask"]
 
     @torch.inference_mode()
-    def _position_probs(self, hidden, mask, layer, position):
-        """(B, V) probabilities at the last token, or averaged over the non-pad tokens."""
+    def _position_probs(self, hidden, mask, layer, position, max_positions=None):
+        """(B, V) probabilities at the last token, or averaged over the non-pad tokens (``"mean"``;
+        with ``max_positions`` = m, over at most m evenly spaced tokens per text, which bounds the
+        cost of the (tokens x V) head projection on long texts)."""
+        lengths = mask.long().sum(1).clamp_min(1)
+        rows = torch.arange(hidden.shape[0], device=hidden.device)
         if position == "last":
-            last = mask.long().sum(1).clamp_min(1) - 1
-            h = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+            h = hidden[rows, lengths - 1]
             return torch.softmax(self.logits_from_hidden(h, layer).float(), -1)
-        probs = torch.softmax(self.logits_from_hidden(hidden, layer).float(), -1)
-        m = mask.unsqueeze(-1).float()
-        return (probs * m).sum(1) / m.sum(1).clamp_min(1)
+        if max_positions is None:
+            probs = torch.softmax(self.logits_from_hidden(hidden, layer).float(), -1)
+            m = mask.unsqueeze(-1).float()
+            return (probs * m).sum(1) / m.sum(1).clamp_min(1)
+        m_b = lengths.clamp(max=max_positions)
+        j = torch.arange(max_positions, device=hidden.device)
+        valid = j[None, :] < m_b[:, None]                              # (B, m)
+        pos = torch.where(valid, (j[None, :] * lengths[:, None]) // m_b[:, None], 0)
+        probs = torch.softmax(self.logits_from_hidden(hidden[rows[:, None], pos], layer).float(), -1)
+        w = valid.unsqueeze(-1).float()
+        return (probs * w).sum(1) / w.sum(1)
 
     def layer_log_probs(self, texts, *, layers="all", position: str = "last") -> dict:
         """``{layer: (n, V) float32 log-probabilities}``; for small inputs (V floats per text per layer)."""
@@ -127,27 +159,83 @@ class LogitLens:
                                for layer in layers})
         return result
 
-    def token_set_mass(self, texts, token_sets: dict, *, layers="all", position: str = "mean") -> dict:
-        """Mean probability mass on each named set of token ids, per layer.
+    def token_set_mass(self, texts, token_sets: dict, *, layers="all", position: str = "mean",
+                       max_positions: int | None = None, per_text: bool = False) -> dict:
+        """Probability mass the lens puts on each named set of token ids, per layer.
 
-        ``token_sets``: ``{"en": [ids...], "ny": [ids...]}``. Returns ``{layer: {name: mass}}`` averaged
-        over texts — e.g. which language's tokens an intermediate layer "thinks in".
+        ``token_sets``: ``{"en": [ids...], "ny": [ids...]}`` (e.g. from :func:`language_token_sets`).
+        ``position``: ``"last"`` (the next-token distribution after the whole text) or ``"mean"``
+        (averaged over the text's tokens; ``max_positions`` caps them, evenly spaced).
+        Returns ``{layer: {name: mass}}`` averaged over texts — which language's tokens a layer
+        "thinks in" — or with ``per_text=True`` ``{layer: {name: (n,) float64 array}}``.
         """
         check_choice(position, "position", ("last", "mean"))
+        if max_positions is not None:
+            max_positions = check_positive_int(max_positions, "max_positions")
         layers = self._layers(layers)
         if not token_sets:
             raise ValidationError("token_sets is empty")
-        idx = {name: torch.as_tensor(sorted(set(map(int, ids))), dtype=torch.long, device=self.device)
-               for name, ids in token_sets.items()}
-        total = {layer: {name: 0.0 for name in idx} for layer in layers}
-        n = 0
+        V = self.model.get_output_embeddings().weight.shape[0]
+        idx = {}
+        for name, ids in token_sets.items():
+            ids = sorted(set(int(t) for t in ids))
+            if not ids or ids[0] < 0 or ids[-1] >= V:
+                raise ValidationError(f"token set {name!r} must be non-empty ids in [0, {V}); got {len(ids)} ids")
+            idx[name] = torch.as_tensor(ids, dtype=torch.long, device=self.device)
+        parts = {layer: {name: [] for name in idx} for layer in layers}
         for hidden, mask in self._batches(texts):
-            n += mask.shape[0]
             for layer in layers:
-                p = self._position_probs(hidden[layer], mask, layer, position)
+                p = self._position_probs(hidden[layer], mask, layer, position, max_positions)
                 for name, ids in idx.items():
-                    total[layer][name] += float(p[:, ids].sum())
-        return {layer: {name: v / n for name, v in d.items()} for layer, d in total.items()}
+                    parts[layer][name].append(p[:, ids].sum(1).double().cpu().numpy())
+        out = {layer: {name: np.concatenate(v) for name, v in d.items()} for layer, d in parts.items()}
+        if per_text:
+            return out
+        return {layer: {name: float(v.mean()) for name, v in d.items()} for layer, d in out.items()}
+
+
+def language_token_sets(tokenizer, texts_by_language: dict, *, min_count: int = 5, ratio: float = 10.0,
+                        letters_only: bool = True) -> dict:
+    """Token ids that belong to one language of a corpus, by relative frequency.
+
+    Every side is tokenised; ``c_L(t)`` counts token t in language L's texts and ``p_L(t) = c_L(t) /
+    N_L`` its share of L's tokens. Token t joins L's set when ``c_L(t) >= min_count`` and ``p_L(t) >=
+    ratio * (c_M(t) + 0.5) / N_M`` for every other language M (the 0.5 keeps a token never seen in M
+    from passing on one occurrence). Shared material — punctuation, digits, proper names kept in
+    both translations, short pieces such as "a" — fails the ratio and is left out, so the sets
+    measure language, not content. ``letters_only`` also drops tokens without a letter.
+
+    Args: tokenizer: a Hugging Face tokenizer; texts_by_language: ``{"en": [...], "ny": [...]}``
+        (two or more languages, ideally translations of each other so topics match).
+    Returns: ``{language: [token ids, most frequent first]}``.
+    """
+    if not isinstance(texts_by_language, dict) or len(texts_by_language) < 2:
+        raise ValidationError("texts_by_language needs at least two languages, e.g. {'en': [...], 'ny': [...]}")
+    min_count = check_positive_int(min_count, "min_count")
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio >= 1:
+        raise ValidationError(f"ratio must be a number >= 1; got {ratio!r}")
+    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    counts, totals = {}, {}
+    for lang, texts in texts_by_language.items():
+        texts = check_texts(texts, f"texts_by_language[{lang!r}]")
+        c: dict = {}
+        for ids in tokenizer(texts)["input_ids"]:
+            for t in ids:
+                if t not in special:
+                    c[t] = c.get(t, 0) + 1
+        counts[lang], totals[lang] = c, max(1, sum(c.values()))
+    out = {}
+    for lang, c in counts.items():
+        keep = []
+        for t, n in c.items():
+            if n < min_count:
+                continue
+            p = n / totals[lang]
+            if all(p >= ratio * (counts[m].get(t, 0) + 0.5) / totals[m] for m in counts if m != lang):
+                if not letters_only or any(ch.isalpha() for ch in tokenizer.decode([t])):
+                    keep.append(t)
+        out[lang] = sorted(keep, key=lambda t: (-c[t], t))
+    return out
 
 
 # --------------------------------------------------------------------------- semantic basis
@@ -174,7 +262,7 @@ def semantic_logits(hidden, head_weight, *, kind: str = "cosine", metric: str = 
     B = semantic_basis(W).astype(np.float64) if basis is None else np.asarray(basis, np.float64)
     if metric == "head":
         G = W.T @ W
-        dots = H @ G @ B.T                                    # = H Wᵀ (W W⁺)ᵀ … = W h when W has full column rank
+        dots = H @ G @ B.T                                    # = H Wᵀ W W⁺ = H Wᵀ: the LM head's logits (any rank)
         h_sq = np.einsum("nd,de,ne->n", H, G, H)
         b_sq = np.einsum("vd,de,ve->v", B, G, B)
     else:

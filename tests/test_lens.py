@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from align.exceptions import AlignError, NotFittedError, ShapeError, ValidationError
-from align.lens import LogitLens, SemanticCalibrator, semantic_basis, semantic_logits
+from align.lens import LogitLens, SemanticCalibrator, language_token_sets, semantic_basis, semantic_logits
 
 
 class _Tok:
@@ -103,3 +103,57 @@ def test_calibration_clusters_around_label_tokens():
         SemanticCalibrator().fit(H, y[:10], W, tokens)
     with pytest.raises(AlignError):
         SemanticCalibrator().fit(H, y, W, [5])
+
+
+def test_token_set_mass_positions_and_per_text(tiny):
+    texts = ["hello world", "abc", "a longer input here"]
+    sets = {"low": range(0, 24), "high": range(24, 48)}
+    full = tiny.token_set_mass(texts, sets, layers=[1, 3], per_text=True)
+    assert full[1]["low"].shape == (3,)
+    # at least as many sampled positions as tokens = every token
+    capped = tiny.token_set_mass(texts, sets, layers=[1, 3], max_positions=64, per_text=True)
+    np.testing.assert_allclose(capped[3]["low"], full[3]["low"], atol=1e-6)
+    few = tiny.token_set_mass(texts, sets, layers=[3], max_positions=2, per_text=True)
+    # "abc" has 3 tokens: positions 0 and 1 (floor(j * 3 / 2)); check against the per-position lens
+    lp = tiny.layer_log_probs(["a", "ab"], layers=[3])[3]            # last-token lens at positions 0 and 1
+    np.testing.assert_allclose(few[3]["low"][1], np.exp(lp[:, :24]).sum(1).mean(), atol=1e-5)
+    mean = tiny.token_set_mass(texts, sets, layers=[3])
+    assert mean[3]["low"] == pytest.approx(full[3]["low"].mean())
+    with pytest.raises(ValidationError):
+        tiny.token_set_mass(texts, {"bad": [48]})
+    with pytest.raises(ValidationError):
+        tiny.token_set_mass(texts, sets, max_positions=0)
+
+
+class _WordTok:
+    """Word-level tokenizer over a fixed vocabulary (id 0 = special)."""
+
+    all_special_ids = [0]
+
+    def __init__(self, words):
+        self.vocab = {w: i + 1 for i, w in enumerate(words)}
+        self.inv = {i: w for w, i in self.vocab.items()}
+
+    def __call__(self, texts):
+        return {"input_ids": [[0] + [self.vocab[w] for w in t.split()] for t in texts]}
+
+    def decode(self, ids):
+        return self.inv.get(ids[0], "")
+
+
+def test_language_token_sets():
+    tok = _WordTok(["the", "and", "ndi", "mwa", "Moses", ",", "rare", "rareny"])
+    en = ["the Moses and , the"] * 10 + ["rare"] * 2
+    ny = ["ndi Moses mwa , ndi"] * 10 + ["the"] + ["rareny"] * 2
+    sets = language_token_sets(tok, {"en": en, "ny": ny}, min_count=5, ratio=5)
+    ids = {k: [tok.decode([t]) for t in v] for k, v in sets.items()}
+    # shared name and punctuation excluded; rare tokens below min_count excluded; most frequent first
+    assert ids == {"en": ["the", "and"], "ny": ["ndi", "mwa"]}
+    loose = language_token_sets(tok, {"en": en, "ny": ny}, min_count=1, ratio=1, letters_only=False)
+    assert "rare" in [tok.decode([t]) for t in loose["en"]]
+    with pytest.raises(ValidationError):
+        language_token_sets(tok, {"en": en})
+    with pytest.raises(ValidationError):
+        language_token_sets(tok, {"en": en, "ny": ny}, ratio=0.5)
+    with pytest.raises(ValidationError):
+        language_token_sets(tok, {"en": en, "ny": "one string"})

@@ -58,13 +58,23 @@ class GGUFDecoder(Encoder):
         super().__init__(info, device, batch_size)
         self._locate = locate
         self.random_init_seed = random_init_seed
+        self._lm = None
 
     def _load(self):
         lm, tok = self.causal_lm()
         return lm.model, tok
 
     def causal_lm(self):
-        """The full causal LM (with its final norm and LM head) and its tokenizer, on ``self.device``."""
+        """The full causal LM (with its final norm and LM head) and its tokenizer, on ``self.device``.
+
+        Loaded once per encoder object: the hidden-state encoder and a logit lens built from the same
+        object (``LogitLens.from_encoder(enc)``) share one copy of the weights.
+        """
+        if self._lm is None:
+            self._lm = self._load_causal_lm()
+        return self._lm
+
+    def _load_causal_lm(self):
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
         folder, filename = self._locate()

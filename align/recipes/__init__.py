@@ -9,6 +9,7 @@ import importlib
 RECIPES = {
     "paired_vs_unpaired": "align.recipes.paired_vs_unpaired",
     "platonic_convergence": "align.recipes.platonic_convergence",
+    "semantic_hub": "align.recipes.semantic_hub",
 }
 
 

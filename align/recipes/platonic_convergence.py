@@ -18,6 +18,10 @@ second language (only e5 is multilingual, so parallel-corpus retrieval would onl
 uses the same neighbourhoods that mutual kNN compares.
 
     align recipe platonic_convergence --set n_texts=1000 --set n_permutations=500
+
+``--set layers=all`` adds the layer-by-layer mode (:mod:`align.recipes.platonic_layers`): for each
+``layer_pairs`` item "A:B", a heatmap of every layer of A against every layer of B and a best-layer
+table whose p-value is against the permutation null of the grid maximum.
 """
 from __future__ import annotations
 
@@ -57,6 +61,11 @@ class Config:
     seed: int = 0
     cache: bool = True
     out: str = "runs"
+    # --set layers=all: every layer of A against every layer of B for each "A:B" pair (align.layers.sweep_grid)
+    layers: str = ""
+    layer_pairs: tuple[str, ...] = ("smollm2-135m:minilm-l6", "smollm2-135m-random:minilm-l6")
+    layer_metric: str = "mutual_knn"
+    layer_permutations: int = 200
 
 
 def zscore(X: np.ndarray) -> np.ndarray:
@@ -118,6 +127,11 @@ def run(config: Config, *, verbose: bool = True):
     t_start, cpu_start = time.perf_counter(), time.process_time()
     if config.decoder_layer not in config.decoder_layers:
         raise ValidationError(f"decoder_layer {config.decoder_layer} must be one of decoder_layers {config.decoder_layers}")
+    if config.layers not in ("", "all"):
+        raise ValidationError(f"layers must be '' (off) or 'all'; got {config.layers!r}")
+    if config.layers:
+        from .platonic_layers import parse_pairs
+        parse_pairs(config.layer_pairs)
     corpus = load_corpus(config.corpus)
     idx = disjoint_split(corpus.texts, config.n_texts, seed=config.seed).pool_a
     texts = [corpus.texts[i] for i in idx]
@@ -186,6 +200,10 @@ def run(config: Config, *, verbose: bool = True):
                                         metric_kwargs={"k": config.k})
                     g["layers"] = layers
                     grids[m] = g
+    sweeps = {}
+    if config.layers:
+        from .platonic_layers import run_layer_sweeps
+        sweeps = run_layer_sweeps(texts, config, timings)
     timings["total_s"] = round(time.perf_counter() - t_start, 3)
     timings["cpu_s"] = round(time.process_time() - cpu_start, 3)  # all threads; wall time on a shared host varies
 
@@ -202,12 +220,20 @@ def run(config: Config, *, verbose: bool = True):
                                      for i, c in enumerate(competence)}},
         "trends": trends, "layer_grids": grids, "timings": timings,
     }
+    if sweeps:
+        summary["layer_sweeps"] = sweeps
     write_json(run_dir / "config.json", {**asdict(config), "environment": environment()})
     write_json(run_dir / "metrics.json", summary)
     pngs = plot_all(run_dir, summary, members, control)
-    write_text(run_dir / "report.md", render_report(summary, config, pngs))
+    extra, layer_pngs = "", []
+    if sweeps:
+        from .platonic_layers import plot_layer_sweeps, render_layer_sweeps
+        layer_pngs = plot_layer_sweeps(run_dir, sweeps)
+        extra = "\n" + render_layer_sweeps(sweeps, config, layer_pngs)
+    write_text(run_dir / "report.md", render_report(summary, config, pngs) + extra)
+    pngs = pngs + layer_pngs
     if verbose:
-        print(render_report(summary, config, pngs, terminal=True))
+        print(render_report(summary, config, pngs, terminal=True) + extra)
         print(f"\nwrote {run_dir}/{{config.json, metrics.json, report.md, {', '.join(pngs)}}}  "
               f"({timings['total_s']:.1f} s)")
     return run_dir
