@@ -26,6 +26,7 @@ from ..exceptions import ValidationError
 from ._gan import (check_common, check_weight, discriminator, init_map, mean_csls_cosine, seed_map, seeded,
                    standardise)
 from .cycle_losses import CycleNet, generator_step
+from .refine import SelfLearningRefiner
 
 _WEIGHTS = ("adv_weight", "latent_weight", "rec_weight", "cycle_weight", "vsp_weight", "vib_weight", "seed_weight")
 
@@ -39,8 +40,10 @@ class CycleAligner(BaseAligner):
 
     Warm start: the adapters are residual MLPs whose non-linear part starts at zero, so the
     translator starts as an exact linear map: the identity (d_x ≠ d_y: a truncated identity), the
-    map of ``init`` (any aligner, fitted or not — it is fitted on the same unpaired X, Y), or
-    Procrustes on ``seed_pairs`` (which also add a supervised term of weight ``seed_weight``).
+    map of ``init`` (any aligner, fitted or not — it is fitted on the same unpaired X, Y), or, with
+    ``seed_pairs``, Procrustes on them refined by ``n_refine`` rounds of CSLS self-learning
+    (:class:`~align.unsupervised.SelfLearningRefiner`); the pairs also add a supervised term of
+    weight ``seed_weight``.
 
     Parameters: ``d_latent`` (None = max(d_x, d_y)), ``hidden`` (256), ``depth`` (2 layers per
     adapter and in T; 0 = linear), ``n_epochs`` (20), ``steps_per_epoch`` (None = one pass over the
@@ -48,7 +51,7 @@ class CycleAligner(BaseAligner):
     ``dis_hidden`` (256), ``dis_layers`` (2), ``dis_dropout`` (0.1), ``dis_smooth`` (0.1), loss
     weights ``adv_weight`` (outputs, 1), ``latent_weight`` (latents, 1), ``rec_weight`` (1),
     ``cycle_weight`` (10), ``vsp_weight`` (10), ``vib_weight`` (β, 0 = no bottleneck),
-    ``seed_weight`` (10), ``patience`` (epochs without a better criterion before stopping, 5),
+    ``seed_weight`` (10), ``n_refine`` (5), ``patience`` (epochs without a better criterion before stopping, 5),
     ``criterion_rows`` (5000), ``csls_k`` (10), ``init``, ``seed``, ``device`` ("auto"),
     ``show_progress``.
 
@@ -68,8 +71,8 @@ class CycleAligner(BaseAligner):
                  dis_hidden: int = 256, dis_layers: int = 2, dis_dropout: float = 0.1, dis_smooth: float = 0.1,
                  adv_weight: float = 1.0, latent_weight: float = 1.0, rec_weight: float = 1.0,
                  cycle_weight: float = 10.0, vsp_weight: float = 10.0, vib_weight: float = 0.0,
-                 seed_weight: float = 10.0, patience: int = 5, criterion_rows: int = 5000, csls_k: int = 10,
-                 init=None, seed: int = 0, device: str = "auto", show_progress: bool = False):
+                 seed_weight: float = 10.0, n_refine: int = 5, patience: int = 5, criterion_rows: int = 5000,
+                 csls_k: int = 10,                 init=None, seed: int = 0, device: str = "auto", show_progress: bool = False):
         self.d_latent = d_latent
         self.hidden = hidden
         self.depth = depth
@@ -88,6 +91,7 @@ class CycleAligner(BaseAligner):
         self.vsp_weight = vsp_weight
         self.vib_weight = vib_weight
         self.seed_weight = seed_weight
+        self.n_refine = n_refine
         self.patience = patience
         self.criterion_rows = criterion_rows
         self.csls_k = csls_k
@@ -101,7 +105,7 @@ class CycleAligner(BaseAligner):
         dev = check_common(self)
         for name in ("hidden", "dis_hidden", "criterion_rows", "patience"):
             check_positive_int(getattr(self, name), name)
-        for name in ("depth", "n_epochs", "dis_layers"):
+        for name in ("depth", "n_epochs", "dis_layers", "n_refine"):
             check_positive_int(getattr(self, name), name, minimum=0)
         for name in ("d_latent", "steps_per_epoch"):
             if getattr(self, name) is not None:
@@ -121,6 +125,9 @@ class CycleAligner(BaseAligner):
         seed = None
         if seed_pairs is not None:
             seed, W0 = seed_map(seed_pairs, Xs, Ys)
+            if self.init is None and self.n_refine > 0:
+                W0 = SelfLearningRefiner(n_iter=self.n_refine, csls_k=self.csls_k, center=False).fit(
+                    Xs, Ys, seed_pairs=seed).W_
         if self.init is not None:
             W0 = init_map(self.init, X, Y, Xs, self.mean_y_, self.scale_y_)
         elif seed is None:
