@@ -72,7 +72,7 @@ class CycleAligner(BaseAligner):
                  adv_weight: float = 1.0, latent_weight: float = 1.0, rec_weight: float = 1.0,
                  cycle_weight: float = 10.0, vsp_weight: float = 10.0, vib_weight: float = 0.0,
                  seed_weight: float = 10.0, n_refine: int = 5, patience: int = 5, criterion_rows: int = 5000,
-                 csls_k: int = 10,                 init=None, seed: int = 0, device: str = "auto", show_progress: bool = False):
+                 csls_k: int = 10, init=None, seed: int = 0, device: str = "auto", show_progress: bool = False):
         self.d_latent = d_latent
         self.hidden = hidden
         self.depth = depth
