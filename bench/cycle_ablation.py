@@ -109,18 +109,25 @@ def run_part(data, seeds, cycle_kw, adv_kw, label):
         rows.append({"config": f"init alone: refiner from {m} pairs", "seed": seed, **score(inits[seed], data),
                      "criterion": inits[seed].criterion_, "fit_s": time.perf_counter() - t0})
         break  # deterministic: one run stands for every seed
+    advs = {}
     for seed in seeds:
         t0 = time.perf_counter()
-        adv = AdversarialAligner(seed=seed, **adv_kw).fit(data["X"], data["Y"])
-        rows.append({"config": "AdversarialAligner (no pairs)", "seed": seed, **score(adv, data),
-                     "criterion": adv.criterion_["mean_cosine"], "fit_s": time.perf_counter() - t0})
+        advs[seed] = AdversarialAligner(seed=seed, **adv_kw).fit(data["X"], data["Y"])
+        rows.append({"config": "AdversarialAligner (no pairs)", "seed": seed, **score(advs[seed], data),
+                     "criterion": advs[seed].criterion_["mean_cosine"], "fit_s": time.perf_counter() - t0})
         print(label, rows[-1], flush=True)
-    for name, change in ABLATIONS.items():
+    configs = {f"cycle: {name}": change for name, change in ABLATIONS.items()}
+    configs[f"cycle: seed_pairs={m} (refined start + supervised term)"] = {"init": None, "_pairs": True}
+    configs["cycle: init = AdversarialAligner (no pairs at all)"] = {"_adv": True}
+    for name, change in configs.items():
         for seed in seeds:
             kw = {**cycle_kw, "init": inits[seeds[0]], "seed": seed, **change}
+            pairs = data["seed_pairs"] if kw.pop("_pairs", False) else None
+            if kw.pop("_adv", False):
+                kw["init"] = advs[seed]  # fitted: its map is used as the warm start
             t0 = time.perf_counter()
-            cyc = CycleAligner(**kw).fit(data["X"], data["Y"])
-            rows.append({"config": f"cycle: {name}", "seed": seed, **score(cyc, data),
+            cyc = CycleAligner(**kw).fit(data["X"], data["Y"], seed_pairs=pairs)
+            rows.append({"config": name, "seed": seed, **score(cyc, data),
                          "criterion": cyc.criterion_["mean_cosine"], "best_epoch": cyc.best_epoch_,
                          "fit_s": time.perf_counter() - t0})
             print(label, rows[-1], flush=True)
@@ -168,8 +175,8 @@ def main():
     if args.part in ("real", "all"):
         data = real_data(args.pairs_real, args.pool)
         results["embed_s"] = data["embed_s"]
-        rows = run_part(data, seeds, dict(n_epochs=10), dict(n_epochs=3, steps_per_epoch=300, dis_steps=3),
-                        "real")
+        cyc = dict(n_epochs=4, patience=2, hidden=128, dis_hidden=128, criterion_rows=2000)
+        rows = run_part(data, seeds, cyc, dict(n_epochs=3, steps_per_epoch=200, dis_steps=3), "real")
         results["real"] = rows
         print(f"\n## real: minilm-l6 -> e5-small, disjoint KJV pools of {args.pool} (+{args.pairs_real} paired), "
               f"1000 held out; embeddings {data['embed_s']:.0f} s (cache)\n")

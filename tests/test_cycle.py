@@ -52,8 +52,10 @@ def test_identity_start_is_exact_before_training():
     p = rotation(n=300, d=8, d_out=6, seed=2)
     model = CycleAligner(**{**FAST, "n_epochs": 0}).fit(p.X, p.Y)
     Xs = (p.X - model.mean_x_) / model.scale_x_
-    expected = Xs @ np.eye(8, 6) * model.scale_y_ + model.mean_y_
+    expected = Xs @ np.eye(8, 6) * model.scale_x_ + model.mean_y_
     np.testing.assert_allclose(model.transform(p.X), expected, atol=1e-4)
+    rescaled = model.set_params(rescale=True).transform(p.X)
+    np.testing.assert_allclose(rescaled, Xs @ np.eye(8, 6) * model.scale_y_ + model.mean_y_, atol=1e-4)
     assert model.best_epoch_ == -1 and model.history_ == []
 
 

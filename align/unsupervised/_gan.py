@@ -95,6 +95,7 @@ def check_common(obj):
     check_positive_int(obj.batch_size, "batch_size", minimum=2)
     check_positive_int(obj.csls_k, "csls_k")
     check_choice(obj.show_progress, "show_progress", (True, False))
+    check_choice(obj.rescale, "rescale", (True, False))
     if not isinstance(obj.device, str):
         raise ValidationError(f"device must be a string such as 'auto', 'cpu' or 'cuda'; got {obj.device!r}")
     return torch.device(resolve_device(obj.device))

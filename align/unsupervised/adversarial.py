@@ -45,7 +45,12 @@ class AdversarialAligner(BaseAligner):
     use only the first rows for the GAN and the dictionary (None = all) [75000],
     ``n_refine`` refinement rounds (5), ``csls_k`` (10), ``criterion_rows`` (10000),
     ``seed_weight`` (1.0), ``init`` any aligner whose map replaces the identity start,
-    ``seed``, ``device`` ("auto"), ``show_progress``.
+    ``seed``, ``device`` ("auto"), ``show_progress``, ``rescale`` (False).
+
+    Output scale: by default a translation keeps the source's spread around the target mean,
+    ``((X − μ_x)/s_x)·map·s_x + μ_y``, exactly as ProcrustesTranslator and SelfLearningRefiner do,
+    so linear results are comparable; ``rescale=True`` uses the target's RMS spread s_y instead
+    (vectors that look like Y's rows; this changes cosine retrieval when Y has a large mean).
 
     Fitted: ``W_`` (d_x, d_y) float64 in standardised coordinates, ``W_adv_`` (the adversarial map
     before refinement), ``mean_x_``, ``mean_y_``, ``scale_x_``, ``scale_y_``, ``history_`` (per
@@ -64,7 +69,8 @@ class AdversarialAligner(BaseAligner):
                  dis_smooth: float = 0.1, lr: float = 0.1, lr_decay: float = 0.98, lr_shrink: float = 0.5,
                  beta: float = 0.001, most_frequent: int | None = None, n_refine: int = 5, csls_k: int = 10,
                  criterion_rows: int = 10000, seed_weight: float = 1.0, init=None, seed: int = 0,
-                 device: str = "auto", show_progress: bool = False):
+                 device: str = "auto", show_progress: bool = False,
+                 rescale: bool = False):
         self.n_epochs = n_epochs
         self.steps_per_epoch = steps_per_epoch
         self.batch_size = batch_size
@@ -86,6 +92,7 @@ class AdversarialAligner(BaseAligner):
         self.seed = seed
         self.device = device
         self.show_progress = show_progress
+        self.rescale = rescale
 
     # ------------------------------------------------------------------ fit
     def _check_params(self):
@@ -217,7 +224,7 @@ class AdversarialAligner(BaseAligner):
         """(m, d_x) → (m, d_y) float32: ``((X − μ_x)/s_x) W s_y + μ_y``."""
         X = self._check_transform_input(X)
         Z = ((X - self.mean_x_) / self.scale_x_) @ self.W_
-        return (Z * self.scale_y_ + self.mean_y_).astype(np.float32)
+        return (Z * (self.scale_y_ if self.rescale else self.scale_x_) + self.mean_y_).astype(np.float32)
 
     def get_params(self, deep: bool = False) -> dict:
         params = super().get_params(deep)

@@ -51,9 +51,14 @@ class CycleAligner(BaseAligner):
     ``dis_hidden`` (256), ``dis_layers`` (2), ``dis_dropout`` (0.1), ``dis_smooth`` (0.1), loss
     weights ``adv_weight`` (outputs, 1), ``latent_weight`` (latents, 1), ``rec_weight`` (1),
     ``cycle_weight`` (10), ``vsp_weight`` (10), ``vib_weight`` (β, 0 = no bottleneck),
-    ``seed_weight`` (10), ``n_refine`` (5), ``patience`` (epochs without a better criterion before stopping, 5),
-    ``criterion_rows`` (5000), ``csls_k`` (10), ``init``, ``seed``, ``device`` ("auto"),
-    ``show_progress``.
+    ``seed_weight`` (10), ``n_refine`` (5), ``patience`` (epochs without a better criterion
+    before stopping, 5), ``criterion_rows`` (5000), ``csls_k`` (10), ``init``, ``seed``, ``device`` ("auto"),
+    ``show_progress``, ``rescale`` (False).
+
+    Output scale: by default a translation keeps the source's spread around the target mean,
+    ``((X − μ_x)/s_x)·map·s_x + μ_y``, exactly as ProcrustesTranslator and SelfLearningRefiner do,
+    so linear results are comparable; ``rescale=True`` uses the target's RMS spread s_y instead
+    (vectors that look like Y's rows; this changes cosine retrieval when Y has a large mean).
 
     Fitted: ``net_`` (the CycleNet on CPU), ``mean_x_``, ``mean_y_``, ``scale_x_``, ``scale_y_``,
     ``d_latent_``, ``history_`` (per epoch: mean losses and criterion), ``best_epoch_`` (−1 = the
@@ -72,7 +77,8 @@ class CycleAligner(BaseAligner):
                  adv_weight: float = 1.0, latent_weight: float = 1.0, rec_weight: float = 1.0,
                  cycle_weight: float = 10.0, vsp_weight: float = 10.0, vib_weight: float = 0.0,
                  seed_weight: float = 10.0, n_refine: int = 5, patience: int = 5, criterion_rows: int = 5000,
-                 csls_k: int = 10, init=None, seed: int = 0, device: str = "auto", show_progress: bool = False):
+                 csls_k: int = 10, init=None, seed: int = 0, device: str = "auto", show_progress: bool = False,
+                 rescale: bool = False):
         self.d_latent = d_latent
         self.hidden = hidden
         self.depth = depth
@@ -99,6 +105,7 @@ class CycleAligner(BaseAligner):
         self.seed = seed
         self.device = device
         self.show_progress = show_progress
+        self.rescale = rescale
 
     # ------------------------------------------------------------------ fit
     def _check_params(self):
@@ -224,13 +231,13 @@ class CycleAligner(BaseAligner):
         """(m, d_x) → (m, d_y) float32: F_xy in the original coordinates."""
         X = self._check_transform_input(X)
         Z = _apply(self.net_, ((X - self.mean_x_) / self.scale_x_).astype(np.float32), "x", "y", "cpu")
-        return (Z * self.scale_y_ + self.mean_y_).astype(np.float32)
+        return (Z * (self.scale_y_ if self.rescale else self.scale_x_) + self.mean_y_).astype(np.float32)
 
     def inverse_transform(self, Y) -> np.ndarray:
         """(m, d_y) → (m, d_x) float32: F_yx in the original coordinates."""
         Y = self._check_transform_input(Y, "Y", side="out")
         Z = _apply(self.net_, ((Y - self.mean_y_) / self.scale_y_).astype(np.float32), "y", "x", "cpu")
-        return (Z * self.scale_x_ + self.mean_x_).astype(np.float32)
+        return (Z * (self.scale_x_ if self.rescale else self.scale_y_) + self.mean_x_).astype(np.float32)
 
     def get_params(self, deep: bool = False) -> dict:
         params = super().get_params(deep)
