@@ -175,8 +175,11 @@ def main():
     if args.part in ("real", "all"):
         data = real_data(args.pairs_real, args.pool)
         results["embed_s"] = data["embed_s"]
-        cyc = dict(n_epochs=4, patience=2, hidden=128, dis_hidden=128, criterion_rows=2000)
-        rows = run_part(data, seeds, cyc, dict(n_epochs=3, steps_per_epoch=200, dis_steps=3), "real")
+        # a shared 2-core CPU gives each process a fraction of a core: small budgets, stated in the output
+        cyc = dict(n_epochs=3, steps_per_epoch=10, patience=2, hidden=128, dis_hidden=128, criterion_rows=1000)
+        adv = dict(n_epochs=2, steps_per_epoch=150, dis_steps=3, dis_hidden=256)
+        print("real settings: cycle", cyc, "adversarial", adv, flush=True)
+        rows = run_part(data, seeds, cyc, adv, "real")
         results["real"] = rows
         print(f"\n## real: minilm-l6 -> e5-small, disjoint KJV pools of {args.pool} (+{args.pairs_real} paired), "
               f"1000 held out; embeddings {data['embed_s']:.0f} s (cache)\n")
