@@ -54,17 +54,23 @@ def discriminator(d_in: int, hidden: int, layers: int, dropout: float) -> torch.
     return torch.nn.Sequential(*mods)
 
 
-def gan_losses(D, real: torch.Tensor, fake: torch.Tensor, smooth: float):
-    """Binary cross-entropy of the discriminator (real → 1−smooth, fake → smooth) on detached
-    inputs, and of the generator (fake → 1−smooth, the flipped labels) through ``fake``."""
-    bce = torch.nn.functional.binary_cross_entropy_with_logits
+def discriminator_loss(D, real: torch.Tensor, fake: torch.Tensor, smooth: float):
+    """Binary cross-entropy of the discriminator on detached inputs: real → 1−smooth, fake → smooth."""
     logits = D(torch.cat([real.detach(), fake.detach()])).squeeze(1)
-    n = real.shape[0]
-    labels = torch.cat([torch.full((n,), 1.0 - smooth), torch.full((fake.shape[0],), smooth)]).to(logits)
-    d_loss = bce(logits, labels)
-    g_logits = D(fake).squeeze(1)
-    g_loss = bce(g_logits, torch.full_like(g_logits, 1.0 - smooth))
-    return d_loss, g_loss
+    labels = torch.cat([torch.full((real.shape[0],), 1.0 - smooth), torch.full((fake.shape[0],), smooth)])
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits))
+
+
+def gan_losses(D, real: torch.Tensor, fake: torch.Tensor, smooth: float):
+    """``(discriminator loss, generator loss)``; the generator's uses the flipped label 1−smooth and
+    its gradients reach ``fake``."""
+    return discriminator_loss(D, real, fake, smooth), generator_loss(D, fake, 1.0 - smooth)
+
+
+def generator_loss(D, fake: torch.Tensor, target: float):
+    """BCE pushing D(fake) towards the label ``target`` (gradients reach ``fake``)."""
+    logits = D(fake).squeeze(1)
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
 def init_map(init, X: np.ndarray, Y: np.ndarray, Xs: np.ndarray, mean_y, scale_y) -> np.ndarray:

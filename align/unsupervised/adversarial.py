@@ -22,8 +22,8 @@ import torch
 from .._validate import check_positive_int
 from ..base import BaseAligner, register_aligner
 from ..exceptions import ValidationError
-from ._gan import (check_common, check_weight, discriminator, gan_losses, init_map, mean_csls_cosine,
-                   seed_map, seeded, standardise)
+from ._gan import (check_common, check_weight, discriminator, discriminator_loss, generator_loss, init_map,
+                   mean_csls_cosine, seed_map, seeded, standardise)
 from .refine import SelfLearningRefiner, mutual_csls_pairs
 
 
@@ -54,9 +54,9 @@ class AdversarialAligner(BaseAligner):
 
     Fitted: ``W_`` (d_x, d_y) float64 in standardised coordinates, ``W_adv_`` (the adversarial map
     before refinement), ``mean_x_``, ``mean_y_``, ``scale_x_``, ``scale_y_``, ``history_`` (per
-    epoch losses and criterion), ``best_epoch_``, ``criterion_`` (dict of label-free values:
-    ``mean_cosine`` of the final map, ``mean_cosine_adversarial`` of the kept epoch,
-    ``mutual_csls`` and ``n_mutual`` of the last refinement dictionary).
+    epoch losses and criterion), ``best_epoch_`` (−1: no epoch beat the start), ``criterion_``
+    (dict of label-free values: ``mean_cosine`` of the final map, ``mean_cosine_adversarial`` of
+    the kept epoch, ``mutual_csls`` and ``n_mutual`` of the last refinement dictionary).
     """
 
     supervised = False
@@ -156,22 +156,24 @@ class AdversarialAligner(BaseAligner):
             sy = torch.from_numpy(Ys[seed[:, 1]]).to(dev)
         gen = torch.Generator().manual_seed(int(self.seed))  # batch indices: CPU generator, any device
         bs = int(self.batch_size)
-        best, best_W = -np.inf, W.detach().cpu().numpy().astype(np.float64)
+        best_W = np.asarray(W0, np.float64)
+        best = self._criterion(Xs, Ys, best_W)  # the start itself competes (best_epoch_ = -1)
         bar = tqdm(total=self.n_epochs * self.steps_per_epoch, desc="adversarial", disable=not self.show_progress)
         for epoch in range(self.n_epochs):
             d_sum = g_sum = 0.0
             for _ in range(self.steps_per_epoch):
                 D.train()
                 for _ in range(self.dis_steps):
-                    fake = Xt[torch.randint(len(Xt), (bs,), generator=gen).to(dev)] @ W
+                    with torch.no_grad():
+                        fake = Xt[torch.randint(len(Xt), (bs,), generator=gen).to(dev)] @ W
                     real = Yt[torch.randint(len(Yt), (bs,), generator=gen).to(dev)]
-                    d_loss, _ = gan_losses(D, real, fake, self.dis_smooth)
+                    d_loss = discriminator_loss(D, real, fake, self.dis_smooth)
                     opt_d.zero_grad()
                     d_loss.backward()
                     opt_d.step()
                 D.eval()  # no input dropout when the map reads the discriminator (as in MUSE)
                 fake = Xt[torch.randint(len(Xt), (bs,), generator=gen).to(dev)] @ W
-                _, g_loss = gan_losses(D, fake[:0], fake, self.dis_smooth)
+                g_loss = generator_loss(D, fake, 1.0 - self.dis_smooth)
                 loss = g_loss
                 if seed is not None and self.seed_weight > 0:
                     loss = loss + self.seed_weight * ((sx @ W - sy) ** 2).sum(1).mean()
@@ -221,7 +223,7 @@ class AdversarialAligner(BaseAligner):
 
     # ------------------------------------------------------------------ use
     def transform(self, X) -> np.ndarray:
-        """(m, d_x) → (m, d_y) float32: ``((X − μ_x)/s_x) W s_y + μ_y``."""
+        """(m, d_x) → (m, d_y) float32: ``((X − μ_x)/s_x) W s + μ_y`` (s = s_x, or s_y with rescale)."""
         X = self._check_transform_input(X)
         Z = ((X - self.mean_x_) / self.scale_x_) @ self.W_
         return (Z * (self.scale_y_ if self.rescale else self.scale_x_) + self.mean_y_).astype(np.float32)

@@ -10,6 +10,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._gan import gan_losses, generator_loss
+
 
 class ResidualMLP(nn.Module):
     """``f(a) = a S + MLP(a)``: a linear skip S plus a SiLU MLP whose last layer starts at zero.
@@ -101,17 +103,6 @@ def vsp_loss(a, translated):
     return (an @ an.T - tn @ tn.T).abs().mean()
 
 
-def adversarial_losses(D, real, fake, smooth: float):
-    """Discriminator BCE on detached inputs (real → 1−smooth, fake → smooth) and the generator's
-    BCE through ``fake`` with flipped labels. Returns ``(d_loss, g_loss)``."""
-    bce = F.binary_cross_entropy_with_logits
-    logits = D(torch.cat([real.detach(), fake.detach()])).squeeze(1)
-    labels = torch.cat([torch.full((real.shape[0],), 1.0 - smooth), torch.full((fake.shape[0],), smooth)])
-    d_loss = bce(logits, labels.to(logits))
-    g_logits = D(fake).squeeze(1)
-    return d_loss, bce(g_logits, torch.full_like(g_logits, 1.0 - smooth))
-
-
 def generator_step(net, discs, x, y, w: dict, smooth: float, seed_batch=None):
     """All losses of one batch. ``discs``: dict with optional ``"x"``, ``"y"``, ``"latent"``
     discriminators. ``w``: loss weights (``adv``, ``latent``, ``rec``, ``cycle``, ``vsp``, ``vib``,
@@ -123,15 +114,14 @@ def generator_step(net, discs, x, y, w: dict, smooth: float, seed_batch=None):
     parts, d_total = {}, x.new_zeros(())
     g_total = x.new_zeros(())
     if w["adv"] > 0:
-        d1, g1 = adversarial_losses(discs["y"], y, y_hat, smooth)
-        d2, g2 = adversarial_losses(discs["x"], x, x_hat, smooth)
+        d1, g1 = gan_losses(discs["y"], y, y_hat, smooth)
+        d2, g2 = gan_losses(discs["x"], x, x_hat, smooth)
         parts["adv"] = (g1 + g2) / 2
         d_total = d_total + (d1 + d2) / 2
         g_total = g_total + w["adv"] * parts["adv"]
     if w["latent"] > 0:  # latents of X should be indistinguishable from latents of Y
-        d3, g3a = adversarial_losses(discs["latent"], z_y, z_x, smooth)
-        logits_y = discs["latent"](z_y).squeeze(1)  # flipped label for the "real" side too
-        g3b = F.binary_cross_entropy_with_logits(logits_y, torch.full_like(logits_y, smooth))
+        d3, g3a = gan_losses(discs["latent"], z_y, z_x, smooth)
+        g3b = generator_loss(discs["latent"], z_y, smooth)  # flipped label for the "real" side too
         parts["latent"] = (g3a + g3b) / 2
         d_total = d_total + d3
         g_total = g_total + w["latent"] * parts["latent"]
