@@ -64,8 +64,9 @@ def test_loss_terms_switch_off_and_vib_on():
     off = dict(adv_weight=0, latent_weight=0, cycle_weight=0, vsp_weight=0)
     model = CycleAligner(**FAST, **off).fit(p.X, p.Y)
     assert set(model.history_[0]) == {"epoch", "rec", "dis", "mean_cosine"}
-    vib = CycleAligner(**FAST, vib_weight=1e-3).fit(p.X, p.Y)
+    vib = CycleAligner(**FAST, vib_weight=1e-3, restore_best=False).fit(p.X, p.Y)
     assert "vib" in vib.history_[0] and vib.net_.logvar is not None
+    assert vib.criterion_["mean_cosine"] == vib.history_[-1]["mean_cosine"]  # the last epoch is kept
 
 
 def test_hmm_states_matched_with_few_pairs():

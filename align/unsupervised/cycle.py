@@ -20,7 +20,7 @@ import math
 import numpy as np
 import torch
 
-from .._validate import check_positive_int
+from .._validate import check_choice, check_positive_int
 from ..base import BaseAligner, register_aligner
 from ..exceptions import ValidationError
 from ._gan import (check_common, check_weight, discriminator, init_map, mean_csls_cosine, seed_map, seeded,
@@ -52,8 +52,9 @@ class CycleAligner(BaseAligner):
     weights ``adv_weight`` (outputs, 1), ``latent_weight`` (latents, 1), ``rec_weight`` (1),
     ``cycle_weight`` (10), ``vsp_weight`` (10), ``vib_weight`` (β, 0 = no bottleneck),
     ``seed_weight`` (10), ``n_refine`` (5), ``patience`` (epochs without a better criterion
-    before stopping, 5), ``criterion_rows`` (5000), ``csls_k`` (10), ``init``, ``seed``, ``device`` ("auto"),
-    ``show_progress``, ``rescale`` (False).
+    before stopping, 5), ``restore_best`` (True: keep the state with the best criterion, the warm
+    start included; False: keep the last epoch's), ``criterion_rows`` (5000), ``csls_k`` (10),
+    ``init``, ``seed``, ``device`` ("auto"), ``show_progress``, ``rescale`` (False).
 
     Output scale: by default a translation keeps the source's spread around the target mean,
     ``((X − μ_x)/s_x)·map·s_x + μ_y``, exactly as ProcrustesTranslator and SelfLearningRefiner do,
@@ -76,7 +77,8 @@ class CycleAligner(BaseAligner):
                  dis_hidden: int = 256, dis_layers: int = 2, dis_dropout: float = 0.1, dis_smooth: float = 0.1,
                  adv_weight: float = 1.0, latent_weight: float = 1.0, rec_weight: float = 1.0,
                  cycle_weight: float = 10.0, vsp_weight: float = 10.0, vib_weight: float = 0.0,
-                 seed_weight: float = 10.0, n_refine: int = 5, patience: int = 5, criterion_rows: int = 5000,
+                 seed_weight: float = 10.0, n_refine: int = 5, patience: int = 5, restore_best: bool = True,
+                 criterion_rows: int = 5000,
                  csls_k: int = 10, init=None, seed: int = 0, device: str = "auto", show_progress: bool = False,
                  rescale: bool = False):
         self.d_latent = d_latent
@@ -99,6 +101,7 @@ class CycleAligner(BaseAligner):
         self.seed_weight = seed_weight
         self.n_refine = n_refine
         self.patience = patience
+        self.restore_best = restore_best
         self.criterion_rows = criterion_rows
         self.csls_k = csls_k
         self.init = init
@@ -110,6 +113,7 @@ class CycleAligner(BaseAligner):
     # ------------------------------------------------------------------ fit
     def _check_params(self):
         dev = check_common(self)
+        check_choice(self.restore_best, "restore_best", (True, False))
         for name in ("hidden", "dis_hidden", "criterion_rows", "patience"):
             check_positive_int(getattr(self, name), name)
         for name in ("depth", "n_epochs", "dis_layers", "n_refine"):
@@ -210,7 +214,10 @@ class CycleAligner(BaseAligner):
                 if stale >= self.patience:
                     break
         bar.close()
-        net.load_state_dict(best_state)
+        if self.restore_best:
+            net.load_state_dict(best_state)
+        else:
+            best = self.history_[-1]["mean_cosine"] if self.history_ else best
         self.net_ = net.to("cpu").eval()
         self.criterion_ = {"mean_cosine": float(best), "cycle_cosine": self._cycle_cosine(Xs)}
 
