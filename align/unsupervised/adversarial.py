@@ -219,7 +219,7 @@ class AdversarialAligner(BaseAligner):
         # keep the refined map only when the label-free criterion agrees it is better
         if self._criterion(Xs, Ys, W_ref) >= self._criterion(Xs, Ys, W):
             W = W_ref
-        return W, {"mutual_csls": float(ref.criterion_), "n_mutual": int(len(ref.dictionary_))}
+        return W, {"mutual_csls": float(ref.history_[-1]["mean_csls"]) if ref.history_ else float("nan"), "n_mutual": int(len(ref.dictionary_))}
 
     # ------------------------------------------------------------------ use
     def transform(self, X) -> np.ndarray:

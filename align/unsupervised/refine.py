@@ -1,6 +1,9 @@
-"""Self-learning refinement: induce a dictionary of mutual CSLS nearest neighbours, fit Procrustes on
-it, repeat until the dictionary stops changing (Artetxe et al., 2017, "Learning bilingual word
-embeddings with (almost) no bilingual data"; Conneau et al., 2018, arXiv 1710.04087).
+"""Self-learning refinement: induce a dictionary of CSLS nearest neighbours, fit Procrustes on it,
+repeat until the dictionary stops changing (Artetxe et al., 2017, "Learning bilingual word
+embeddings with (almost) no bilingual data"; Conneau et al., 2018, arXiv 1710.04087), optionally with
+VecMap's stochastic dictionary induction (Artetxe et al., 2018, arXiv 1805.06297): each candidate
+match survives a round with probability ``p``, which grows from ``stochastic`` to 1, so early rounds
+can leave a poor basin.
 
 Shared by every unsupervised aligner (as its refinement stage) and usable alone from a handful of
 true pairs (``seed_pairs``) or from any fitted aligner's map (``init``).
@@ -9,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_matrix, check_positive_int
+from .._validate import check_positive_int
 from ..base import BaseAligner, register_aligner
 from ..exceptions import ShapeError, ValidationError
-from ..search import csls_knn
+from ..search import knn, knn_blocks
 from ..supervised.procrustes import procrustes
 
 
@@ -34,20 +37,107 @@ def mutual_csls_pairs(A: np.ndarray, B: np.ndarray, *, csls_k: int = 10):
     A: (n_a, d) already mapped into B's space; B: (n_b, d). Returns ``(pairs (m, 2) int64,
     scores (m,) float32)`` sorted by decreasing CSLS score.
     """
-    Df, If = csls_knn(A, B, 1, csls_k=csls_k)
-    _, Ib = csls_knn(B, A, 1, csls_k=csls_k)
-    fwd = If[:, 0]
-    mutual = Ib[fwd, 0] == np.arange(A.shape[0])
-    i = np.flatnonzero(mutual)
-    pairs = np.stack([i, fwd[i]], axis=1)
-    scores = Df[i, 0]
+    return induce_dictionary(A, B, csls_k=csls_k)
+
+
+def _keep_mask(i, j, p, salt):
+    """Deterministic pseudo-random keep/drop of match (i, j) with probability p (same mask both ways)."""
+    h = (i.astype(np.uint64) * np.uint64(0x9E3779B1) + j.astype(np.uint64) * np.uint64(0x85EBCA77)
+         + np.uint64(salt) * np.uint64(0xC2B2AE3D)) & np.uint64(0xFFFFFFFF)
+    h = (h ^ (h >> np.uint64(15))) * np.uint64(0x2C1B3C6D) & np.uint64(0xFFFFFFFF)
+    h ^= h >> np.uint64(12)
+    return (h.astype(np.float64) / 2.0 ** 32) < p
+
+
+def _best_surviving(D, I, rows, p, salt, flip=False):
+    if p >= 1:
+        return I[:, 0], D[:, 0]
+    ii = np.broadcast_to(rows[:, None], I.shape)
+    keep = _keep_mask(I, ii, p, salt) if flip else _keep_mask(ii, I, p, salt)
+    keep &= I >= 0
+    first = np.where(keep.any(1), keep.argmax(1), -1)
+    best = np.where(first >= 0, I[rows, np.maximum(first, 0)], -1)
+    score = np.where(first >= 0, D[rows, np.maximum(first, 0)], -np.inf)
+    return best, score
+
+
+def csls_both(A, B, k: int = 1, *, csls_k: int = 10):
+    """CSLS top-k in both directions with the neighbourhood radii computed once (4 kNN passes).
+
+    A: (n_a, d), B: (n_b, d) float32. Returns ``(Df, If)`` (n_a, k) and ``(Db, Ib)`` (n_b, k).
+    """
+    import torch
+    A = np.ascontiguousarray(A, dtype=np.float32)
+    B = np.ascontiguousarray(B, dtype=np.float32)
+    r_a = knn(A, B, min(csls_k, B.shape[0]), metric="cosine")[0].mean(1)
+    r_b = knn(B, A, min(csls_k, A.shape[0]), metric="cosine")[0].mean(1)
+    At, Bt = torch.from_numpy(A), torch.from_numpy(B)
+    Df, If = knn_blocks(At, Bt, min(k, B.shape[0]), metric="cosine", column_bias=-torch.from_numpy(r_b), scale=2.0)
+    Db, Ib = knn_blocks(Bt, At, min(k, A.shape[0]), metric="cosine", column_bias=-torch.from_numpy(r_a), scale=2.0)
+    return ((Df.numpy() - r_a[:, None]), If.numpy()), ((Db.numpy() - r_b[:, None]), Ib.numpy())
+
+
+def induce_dictionary(A, B, *, csls_k: int = 10, mode: str = "mutual", keep_prob: float = 1.0, salt: int = 0):
+    """Dictionary of CSLS matches between A (mapped into B's space) and B.
+
+    ``mode="mutual"``: pairs that are each other's best match; ``"union"``: every row's best match in
+    both directions (VecMap). ``keep_prob < 1`` drops each candidate with probability 1 − p before
+    taking the best (stochastic induction; the best of the 30 top candidates that survive).
+    Returns ``(pairs (m, 2) int64, scores (m,) float32)`` sorted by decreasing score.
+    """
+    (Df, If), (Db, Ib) = csls_both(A, B, 1 if keep_prob >= 1 else 30, csls_k=csls_k)
+    fwd, sf = _best_surviving(Df, If, np.arange(A.shape[0]), keep_prob, salt)
+    bwd, sb = _best_surviving(Db, Ib, np.arange(B.shape[0]), keep_prob, salt, flip=True)
+    if mode == "mutual":
+        i = np.flatnonzero((fwd >= 0) & (bwd[np.maximum(fwd, 0)] == np.arange(A.shape[0])))
+        pairs, scores = np.stack([i, fwd[i]], axis=1), sf[i]
+    else:
+        i, j = np.flatnonzero(fwd >= 0), np.flatnonzero(bwd >= 0)
+        pairs = np.concatenate([np.stack([i, fwd[i]], 1), np.stack([bwd[j], j], 1)])
+        scores = np.concatenate([sf[i], sb[j]])
+        pairs, first = np.unique(pairs, axis=0, return_index=True)
+        scores = scores[first]
     order = np.argsort(-scores, kind="stable")
-    return pairs[order], scores[order].astype(np.float32)
+    return pairs[order].astype(np.int64), scores[order].astype(np.float32)
+
+
+def refine_map(Xc, Yc, W, *, n_iter: int = 10, csls_k: int = 10, n_candidates: int | None = None,
+               seed_pairs=None, keep_seed: bool = True, mode: str = "mutual", stochastic: float = 1.0,
+               tol: float = 0.001):
+    """Iterate dictionary induction → Procrustes from the map ``W`` (d_x, d_y).
+
+    Xc (n_x, d_x), Yc (n_y, d_y): preprocessed (centred) float32 sets. ``n_candidates`` limits
+    induction to the first rows of each. ``stochastic`` < 1 starts VecMap-style stochastic induction
+    at that keep probability, doubling each round until 1. Stops when fewer than ``tol`` of the
+    dictionary changes (only once p = 1). Returns ``(W, pairs, history, score)`` where ``score`` is
+    the last mean CSLS of the (deterministic) mutual dictionary.
+    """
+    nx = Xc.shape[0] if n_candidates is None else min(int(n_candidates), Xc.shape[0])
+    ny = Yc.shape[0] if n_candidates is None else min(int(n_candidates), Yc.shape[0])
+    Xs, Ys = Xc[:nx], Yc[:ny]
+    history, prev = [], None
+    pairs = seed_pairs if seed_pairs is not None else np.zeros((0, 2), np.int64)
+    score, p = float("nan"), float(stochastic)
+    for it in range(n_iter):
+        mapped = (Xs @ W).astype(np.float32)
+        pairs, scores = induce_dictionary(mapped, Ys, csls_k=csls_k, mode=mode, keep_prob=min(p, 1.0), salt=it)
+        score = float(scores.mean()) if len(scores) else float("nan")
+        if seed_pairs is not None and keep_seed:
+            pairs = np.unique(np.concatenate([seed_pairs, pairs]), axis=0)
+        history.append({"n_pairs": int(len(pairs)), "mean_csls": score, "keep_prob": round(min(p, 1.0), 4)})
+        if len(pairs) < 2:
+            break
+        W = procrustes(Xc[pairs[:, 0]], Yc[pairs[:, 1]])
+        key = set(map(tuple, pairs.tolist()))
+        if p >= 1 and prev is not None and len(key ^ prev) <= tol * max(len(key), 1):
+            break
+        prev, p = key, p * 2
+    return W, pairs.astype(np.int64), history, score
 
 
 @register_aligner
 class SelfLearningRefiner(BaseAligner):
-    """Iterative CSLS mutual-nearest-neighbour dictionary induction → Procrustes.
+    """Iterative CSLS nearest-neighbour dictionary induction → Procrustes.
 
     ``fit(X, Y, seed_pairs=...)`` starts from Procrustes on a few true pairs; ``fit(X, Y)`` with an
     ``init`` aligner starts from that aligner's map (fitted on the same unpaired X, Y). Rows of X
@@ -56,11 +146,12 @@ class SelfLearningRefiner(BaseAligner):
     Parameters: ``n_iter`` (max rounds), ``csls_k``, ``n_candidates`` (use only the first rows of
     each set to induce the dictionary, e.g. the most frequent words; None = all), ``center``
     (subtract each set's own mean), ``init`` (an unfitted aligner or None), ``keep_seed`` (always
-    include the seed pairs in the dictionary).
+    include the seed pairs in the dictionary), ``mode`` ("mutual" or VecMap's "union"),
+    ``stochastic`` (initial keep probability of stochastic induction; 1 = off).
 
     Fitted: ``W_`` (d_x, d_y), ``mean_x_``, ``mean_y_``, ``dictionary_`` (m, 2), ``history_``
-    (dictionary size and mean CSLS score per round), ``criterion_`` (final mean CSLS score of the
-    mutual pairs: a label-free quality signal).
+    (dictionary size and mean CSLS score per round), ``criterion_`` (dict of label-free criteria,
+    see :mod:`align.unsupervised.selection`).
     """
 
     supervised = False
@@ -68,18 +159,26 @@ class SelfLearningRefiner(BaseAligner):
     _json_attrs = ("n_features_in_", "n_features_out_", "scale_", "history_", "criterion_")
 
     def __init__(self, *, n_iter: int = 10, csls_k: int = 10, n_candidates: int | None = None,
-                 center: bool = True, init=None, keep_seed: bool = True):
+                 center: bool = True, init=None, keep_seed: bool = True, mode: str = "mutual",
+                 stochastic: float = 1.0):
         self.n_iter = n_iter
         self.csls_k = csls_k
         self.n_candidates = n_candidates
         self.center = center
         self.init = init
         self.keep_seed = keep_seed
+        self.mode = mode
+        self.stochastic = stochastic
 
     def fit(self, X, Y, seed_pairs=None):
+        from .selection import label_free_criteria
         X, Y = self._check_fit_inputs(X, Y)
         check_positive_int(self.n_iter, "n_iter", minimum=0)
         check_positive_int(self.csls_k, "csls_k")
+        if self.mode not in ("mutual", "union"):
+            raise ValidationError(f"mode must be 'mutual' or 'union'; got {self.mode!r}")
+        if not 0 < float(self.stochastic) <= 1:
+            raise ValidationError(f"stochastic must be a keep probability in (0, 1]; got {self.stochastic}")
         mx = X.mean(0) if self.center else np.zeros(X.shape[1])
         my = Y.mean(0) if self.center else np.zeros(Y.shape[1])
         Xc, Yc = (X - mx).astype(np.float32), (Y - my).astype(np.float32)
@@ -96,27 +195,13 @@ class SelfLearningRefiner(BaseAligner):
             W = procrustes(Xc[pairs[:, 0]], Yc[pairs[:, 1]])
         else:
             raise ValidationError("SelfLearningRefiner needs seed_pairs=... or an init aligner")
+        W, pairs, self.history_, _ = refine_map(
+            Xc, Yc, W, n_iter=self.n_iter, csls_k=self.csls_k, n_candidates=self.n_candidates,
+            seed_pairs=seed, keep_seed=self.keep_seed, mode=self.mode, stochastic=float(self.stochastic))
         self.W_, self.mean_x_, self.mean_y_, self.scale_ = W, np.asarray(mx, np.float64), np.asarray(my, np.float64), 1.0
         self.n_features_in_, self.n_features_out_ = X.shape[1], Y.shape[1]
-        self.history_ = []
-        prev = None
-        pairs = seed if seed is not None else np.zeros((0, 2), np.int64)
-        score = float("nan")
-        for _ in range(self.n_iter):
-            mapped = (Xc[: self._cand(X)] @ W).astype(np.float32)
-            pairs, scores = mutual_csls_pairs(mapped, Yc[: self._cand(Y)], csls_k=self.csls_k)
-            score = float(scores.mean()) if len(scores) else float("nan")
-            if seed is not None and self.keep_seed:
-                pairs = np.unique(np.concatenate([seed, pairs]), axis=0)
-            self.history_.append({"n_pairs": int(len(pairs)), "mean_csls": score})
-            if len(pairs) < 2:
-                break
-            W = procrustes(Xc[pairs[:, 0]], Yc[pairs[:, 1]])
-            key = set(map(tuple, pairs.tolist()))
-            if prev is not None and len(key ^ prev) <= 0.001 * max(len(key), 1):
-                break
-            prev = key
-        self.W_, self.dictionary_, self.criterion_ = W, pairs.astype(np.int64), score
+        self.dictionary_ = pairs
+        self.criterion_ = label_free_criteria(Xc @ W, Yc)
         return self
 
     def _cand(self, A):

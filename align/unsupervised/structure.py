@@ -1,0 +1,71 @@
+"""StructureMatchingAligner: an initial map from the shape of each cloud alone, then Procrustes +
+self-learning refinement (see :mod:`align.unsupervised.inits` for the initialisations and their
+papers).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import check_choice, check_positive_int
+from ..base import register_aligner
+from ._base import UnsupervisedAligner
+from .inits import INITS
+
+
+@register_aligner
+class StructureMatchingAligner(UnsupervisedAligner):
+    """Structure-only initialisation → Procrustes → (stochastic) self-learning refinement.
+
+    Parameters:
+        init: ``"sorted_sim"`` (VecMap sorted similarity rows), ``"kmeans"`` (k-means centroids
+            matched by quadratic assignment), ``"relative"`` (relative representations over the
+            matched centroids), ``"principal_axes"`` (principal axes matched by eigenvalue and
+            marginal shape), ``"ica"`` (independent components matched by marginal shape).
+        normalize: ``"center"``, ``"unit-center"`` or ``"whiten"`` (see ``_base``).
+        n_sample: rows per set used by the initialisation (sorted_sim: equal-size samples).
+        n_clusters: k of the k-means inits; n_components: axes / sources of the spectral inits.
+        n_restarts: QAP restarts (k-means inits).
+        stochastic: initial keep probability of VecMap's stochastic dictionary induction in the
+            refinement (1 = deterministic).
+        refine_iter, csls_k, n_candidates, seed: refinement rounds, CSLS neighbourhood, rows used
+            for refinement (None = all), random seed.
+    """
+
+    def __init__(self, *, init: str = "sorted_sim", normalize: str = "unit-center", n_sample: int = 4000,
+                 n_clusters: int = 64, n_components: int = 64, n_restarts: int = 10, stochastic: float = 1.0,
+                 refine_iter: int = 10, csls_k: int = 10, n_candidates: int | None = 20000, seed: int | None = 0):
+        self.init = init
+        self.normalize = normalize
+        self.n_sample = n_sample
+        self.n_clusters = n_clusters
+        self.n_components = n_components
+        self.n_restarts = n_restarts
+        self.stochastic = stochastic
+        self.refine_iter = refine_iter
+        self.csls_k = csls_k
+        self.n_candidates = n_candidates
+        self.seed = seed
+
+    def _check_params(self, X, Y):
+        from ..exceptions import ValidationError
+        check_choice(self.init, "init", tuple(INITS))
+        for name in ("n_sample", "n_clusters", "n_components", "n_restarts"):
+            check_positive_int(getattr(self, name), name, minimum=2 if name == "n_sample" else 1)
+        if not isinstance(self.stochastic, (int, float)) or not 0 < self.stochastic <= 1:
+            raise ValidationError(f"stochastic must be a keep probability in (0, 1]; got {self.stochastic!r}")
+
+    def _init_map(self, Xp, Yp, rng):
+        fn = INITS[self.init]
+        kwargs = {}
+        if self.init in ("sorted_sim", "relative", "ica"):
+            kwargs["n_sample"] = self.n_sample
+        if self.init in ("kmeans", "relative"):
+            kwargs.update(n_clusters=self.n_clusters, n_restarts=self.n_restarts)
+        if self.init == "principal_axes":
+            kwargs["n_axes"] = self.n_components
+        if self.init == "ica":
+            kwargs["n_components"] = self.n_components
+        W, info = fn(Xp, Yp, rng, **kwargs)
+        self.history_.append({"stage": f"init:{self.init}",
+                              **{k: v for k, v in info.items() if np.isscalar(v)}})
+        return W
