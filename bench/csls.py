@@ -17,7 +17,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 if "--no-thp" not in sys.argv:
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
@@ -25,57 +24,9 @@ if "--no-thp" not in sys.argv:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from _harness import measure, set_threads, use_cpu_time  # noqa: E402
 from align.report import text_table  # noqa: E402
 from align.search import csls_knn, faiss_available  # noqa: E402
-
-
-CLOCK = [time.perf_counter]
-
-
-def set_threads(n):
-    if n is None:
-        return
-    torch.set_num_threads(n)
-    try:
-        import threadpoolctl
-        threadpoolctl.threadpool_limits(n)
-    except ImportError:
-        pass
-    try:
-        import faiss
-        faiss.omp_set_num_threads(n)
-    except ImportError:
-        pass
-
-
-def rss_kb(field="VmRSS"):
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field):
-                return int(line.split()[1])
-    return 0
-
-
-def timed(fn, device):
-    if device == "cuda":
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-    else:
-        try:
-            with open("/proc/self/clear_refs", "w") as fh:
-                fh.write("5")
-        except OSError:
-            pass
-        base = rss_kb()
-    t0 = CLOCK[0]()
-    out = fn()
-    if device == "cuda":
-        torch.cuda.synchronize()
-        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
-    else:
-        peak = (rss_kb("VmHWM") - base) / 1024
-    return CLOCK[0]() - t0, peak, out
 
 
 def dense_csls(Q, B, k, csls_k, chunk):
@@ -110,10 +61,10 @@ def run(n, d, k, csls_k, device, repeats, dtype=torch.float32, seed=0):
     times = {m: [] for m in methods}
     peaks, results = {}, {}
     for name, fn in methods.items():
-        _, peaks[name], results[name] = timed(fn, device)
+        _, peaks[name], results[name] = measure(fn, device)
     for _ in range(repeats):
         for name, fn in methods.items():
-            t, p, _ = timed(fn, device)
+            t, p, _ = measure(fn, device)
             times[name].append(t)
             peaks[name] = max(peaks[name], p)
     base = statistics.median(times[name_dense])
@@ -140,7 +91,7 @@ def main(argv=None):
     ap.add_argument("--no-thp", action="store_true")
     args = ap.parse_args(argv)
     set_threads(args.threads)
-    CLOCK[0] = time.process_time if args.cpu_time else time.perf_counter
+    use_cpu_time(args.cpu_time)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}, "
           f"clock={'process CPU time' if args.cpu_time else 'wall'}, load average {os.getloadavg()[0]:.1f}")

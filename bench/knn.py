@@ -16,7 +16,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 if "--no-thp" not in sys.argv:  # huge pages for torch's large CPU buffers (all methods alike)
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
@@ -24,59 +23,10 @@ if "--no-thp" not in sys.argv:  # huge pages for torch's large CPU buffers (all 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from _harness import measure, set_threads, use_cpu_time  # noqa: E402
 from align.report import text_table  # noqa: E402
 from align._topk import cpu_gemm_engine  # noqa: E402
 from align.search import faiss_available, knn  # noqa: E402
-
-
-CLOCK = [time.perf_counter]
-
-
-def set_threads(n):
-    if n is None:
-        return
-    torch.set_num_threads(n)
-    try:
-        import threadpoolctl
-        threadpoolctl.threadpool_limits(n)
-    except ImportError:
-        pass
-    try:
-        import faiss
-        faiss.omp_set_num_threads(n)
-    except ImportError:
-        pass
-
-
-def rss_kb(field="VmRSS"):
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field):
-                return int(line.split()[1])
-    return 0
-
-
-def measure(fn, device):
-    """(seconds, peak working MB, result) of one call."""
-    if device == "cuda":
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-    else:
-        try:
-            with open("/proc/self/clear_refs", "w") as fh:
-                fh.write("5")  # reset the peak-RSS counter
-        except OSError:
-            pass
-        base = rss_kb()
-    t0 = CLOCK[0]()
-    out = fn()
-    if device == "cuda":
-        torch.cuda.synchronize()
-        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
-    else:
-        peak = (rss_kb("VmHWM") - base) / 1024
-    return CLOCK[0]() - t0, peak, out
 
 
 def torch_topk(Q, B, k, chunk, dtype=None, gemm_only=False):
@@ -193,7 +143,7 @@ def main(argv=None):
     ap.add_argument("--no-thp", action="store_true", help="do not set THP_MEM_ALLOC_ENABLE=1")
     args = ap.parse_args(argv)
     set_threads(args.threads)
-    CLOCK[0] = time.process_time if args.cpu_time else time.perf_counter
+    use_cpu_time(args.cpu_time)
     print(f"torch {torch.__version__}, numpy {np.__version__}, threads {torch.get_num_threads()}, "
           f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}, "
           f"clock={'process CPU time' if args.cpu_time else 'wall'}, load average {os.getloadavg()[0]:.1f}")

@@ -21,7 +21,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 if "--no-thp" not in sys.argv:  # huge pages for torch's large CPU buffers (all methods alike)
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
@@ -30,6 +29,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from align.ot import sinkhorn  # noqa: E402
+from _harness import measure, set_threads, use_cpu_time  # noqa: E402
 from align.report import text_table  # noqa: E402
 
 try:
@@ -41,55 +41,6 @@ try:
     from geomloss._legacy.sinkhorn_divergence import epsilon_schedule
 except ImportError:
     geomloss = None
-
-
-CLOCK = [time.perf_counter]
-
-
-def set_threads(n):
-    if n is None:
-        return
-    torch.set_num_threads(n)
-    try:
-        import threadpoolctl
-        threadpoolctl.threadpool_limits(n)
-    except ImportError:
-        pass
-    try:
-        import faiss
-        faiss.omp_set_num_threads(n)
-    except ImportError:
-        pass
-
-
-def rss_kb(field="VmRSS"):
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field):
-                return int(line.split()[1])
-    return 0
-
-
-def timed(fn, device):
-    if device == "cuda":
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-    else:
-        try:
-            with open("/proc/self/clear_refs", "w") as fh:
-                fh.write("5")
-        except OSError:
-            pass
-        base = rss_kb()
-    t0 = CLOCK[0]()
-    out = fn()
-    if device == "cuda":
-        torch.cuda.synchronize()
-        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
-    else:
-        peak = (rss_kb("VmHWM") - base) / 1024
-    return CLOCK[0]() - t0, peak, out
 
 
 def methods_for(n, X, Y, reg, mx, device, full):
@@ -139,13 +90,13 @@ def run(n, d, iters, device, repeats, full, seed=0):
     # kernel-domain loops are ~50x cheaper per iteration: give them more iterations for the slope
     its = {name: iters * (10 if "kernel" in name else 1) for name in methods}
     for name, (fn, kind) in methods.items():  # warm-up (autotune, first touch)
-        _, peaks[name], outputs[name] = timed(lambda: fn(iters), device)
+        _, peaks[name], outputs[name] = measure(lambda: fn(iters), device)
     for _ in range(repeats):
         for name, (fn, kind) in methods.items():
             it = its[name]
-            t1, p1, _ = timed(lambda: fn(it), device)
+            t1, p1, _ = measure(lambda: fn(it), device)
             if kind == "iter":
-                t3, p3, _ = timed(lambda: fn(3 * it), device)
+                t3, p3, _ = measure(lambda: fn(3 * it), device)
                 samples[name][0].append((t3 - t1) / (2 * it))
                 samples[name][1].append(t1 - it * (t3 - t1) / (2 * it))
             else:
@@ -186,7 +137,7 @@ def main(argv=None):
     ap.add_argument("--no-thp", action="store_true", help="do not set THP_MEM_ALLOC_ENABLE=1")
     args = ap.parse_args(argv)
     set_threads(args.threads)
-    CLOCK[0] = time.process_time if args.cpu_time else time.perf_counter
+    use_cpu_time(args.cpu_time)
     versions = f"torch {torch.__version__}, POT {getattr(ot, '__version__', 'missing')}, " \
                f"geomloss {getattr(geomloss, '__version__', 'missing')}"
     print(f"{versions}, threads {torch.get_num_threads()}, THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}, "

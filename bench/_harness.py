@@ -1,0 +1,68 @@
+"""Shared measuring helpers of the benchmark scripts: thread limits, peak memory, one timed call.
+
+Import it after deciding on ``THP_MEM_ALLOC_ENABLE`` (the scripts set it before importing torch).
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+CLOCK = [time.perf_counter]  # swapped for time.process_time by --cpu-time
+
+
+def use_cpu_time(flag: bool) -> None:
+    """Time with process CPU time (all threads) instead of wall time."""
+    CLOCK[0] = time.process_time if flag else time.perf_counter
+
+
+def set_threads(n) -> None:
+    """Limit torch, BLAS (through threadpoolctl) and faiss to ``n`` threads; None leaves them alone."""
+    if n is None:
+        return
+    torch.set_num_threads(n)
+    try:
+        import threadpoolctl
+        threadpoolctl.threadpool_limits(n)
+    except ImportError:
+        pass
+    try:
+        import faiss
+        faiss.omp_set_num_threads(n)
+    except ImportError:
+        pass
+
+
+def rss_kb(field: str = "VmRSS") -> int:
+    """A memory field of /proc/self/status in kB (0 where unavailable)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def measure(fn, device: str):
+    """``(seconds, peak working MB, result)`` of one call of ``fn()`` on ``device`` ("cpu"/"cuda")."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+    else:
+        try:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")  # reset the peak-RSS counter
+        except OSError:
+            pass
+        base = rss_kb()
+    t0 = CLOCK[0]()
+    out = fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
+    else:
+        peak = (rss_kb("VmHWM") - base) / 1024
+    return CLOCK[0]() - t0, peak, out
