@@ -22,13 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TOL = {torch.float32: 1e-5, torch.float16: 1e-3, torch.bfloat16: 1e-3}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny problems: a 2-thread pool on a busy machine costs ~100x more than the work itself
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def topk_mismatch(Q, B, k, D, I, tol, **kw):

@@ -11,13 +11,7 @@ from align.ot import sinkhorn
 ot = pytest.importorskip("ot")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny problems: a 2-thread pool on a busy machine costs ~100x more than the work itself
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def problem(cost, n=50, m=40, d=6, seed=0, zero=False):

@@ -12,13 +12,7 @@ from align.search import csls_knn, faiss_available, knn, knn_blocks, tile_topk, 
 BACKENDS = ["torch", "triton", "auto"] + (["faiss"] if faiss_available() else [])
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny problems: a 2-thread pool on a busy machine costs ~100x more than the work itself
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def brute(Q, B, k, metric, exclude_self=False):
