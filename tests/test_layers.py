@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from align.encoders import Encoder, EncoderInfo
 from align.exceptions import AlignError, ShapeError, ValidationError
 from align.layers import (LayerFeatures, layer_curve, layer_features, layer_sweep, plot_layer_grid,
                           prepare_layer, sweep_grid, zscore_columns)
+from toy_encoders import ToyLayers
 
 
 def _random_layers(rng, count, n=80, d=8):
@@ -54,29 +54,6 @@ def test_layer_curve_planted_middle_layer(tmp_path):
     res = sweep_grid(A, B, k=5, n_permutations=20, n_boot=10)
     plot_layer_grid(res, tmp_path / "grid.png")
     assert (tmp_path / "grid.png").stat().st_size > 1000
-
-
-class ToyLayers(Encoder):
-    """Layer 2 of the 'a' model and layer 1 of the 'b' model carry the same signal; others are noise."""
-
-    def __init__(self, name, shared_layer):
-        super().__init__(EncoderInfo(name=name, family="toy", kind="sentence", dim=6, n_layers=3), "cpu", 8)
-        self.shared_layer = shared_layer
-
-    def _load(self):
-        return object()
-
-    def _encode_batch(self, texts, layers, pooling):
-        out = {}
-        for layer in layers:
-            rows = []
-            for t in texts:
-                seed = int(t.split()[-1])
-                signal = np.random.default_rng(seed).standard_normal(6)
-                noise = np.random.default_rng([seed, layer, len(self.name)]).standard_normal(6)
-                rows.append(signal + 0.2 * noise if layer == self.shared_layer else noise)
-            out[layer] = np.array(rows, np.float32)
-        return out
 
 
 def test_layer_sweep_end_to_end():

@@ -1,39 +1,16 @@
 """Layer-by-layer mode of the platonic-convergence recipe, on toy per-layer encoders (offline)."""
-import hashlib
 import json
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from align.encoders import Encoder, EncoderInfo
+from align.encoders import EncoderInfo
 from align.exceptions import AlignError, ModelNotAvailableError, ValidationError
 from align.recipes import get_recipe
 from align.recipes import platonic_layers as pl
 from align.recipes.common import apply_overrides
-
-
-class Toy(Encoder):
-    """Layer ``shared`` carries a signal common to every Toy model; the other layers are noise."""
-
-    def __init__(self, name, n_layers, shared):
-        super().__init__(EncoderInfo(name=name, family="toy", kind="sentence", dim=6, n_layers=n_layers), "cpu", 16)
-        self.shared = shared
-
-    def _load(self):
-        return object()
-
-    def _encode_batch(self, texts, layers, pooling):
-        out = {}
-        for layer in layers:
-            rows = []
-            for t in texts:
-                seed = int(hashlib.sha256(t.encode()).hexdigest()[:8], 16)
-                noise = np.random.default_rng([seed, layer, len(self.name)]).standard_normal(6)
-                signal = np.random.default_rng(seed).standard_normal(6)
-                rows.append(signal + 0.3 * noise if layer == self.shared else noise)
-            out[layer] = np.array(rows, np.float32)
-        return out
+from toy_encoders import ToyLayers
 
 
 TOYS = {"deep": (5, 3), "shallow": (2, 1), "flat": (None, None)}
@@ -48,7 +25,7 @@ def toys(monkeypatch):
         return infos[name]
 
     monkeypatch.setattr(pl, "get_info", get_info)
-    monkeypatch.setattr(pl, "load_encoder", lambda name: Toy(name, *TOYS[name]))
+    monkeypatch.setattr(pl, "load_encoder", lambda name: ToyLayers(name, TOYS[name][1], TOYS[name][0], noise=0.3, batch_size=16))
 
 
 def _config(tmp_path, **kw):
