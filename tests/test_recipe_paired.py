@@ -28,6 +28,8 @@ def test_curve_points():
 def test_overrides_and_checks():
     c = apply_overrides(pvu.Config(), ["seeds=[3,4]", "methods=linear,mlp", "target=glove-en-50d"])
     assert c.seeds == (3, 4) and c.methods == ("linear", "mlp")
+    # a bracketed list without JSON quotes is read as a list of names, not as one name "[linear"
+    assert apply_overrides(pvu.Config(), ["methods=[linear, mlp]"]).methods == ("linear", "mlp")
     for bad in (["methods=[]", "unsupervised_methods=[]"], ["methods=nope"], ["seeds=[]"],
                 ["init_from=linear"], ["methods=[\"SelfLearningRefiner\"]"]):
         with pytest.raises(ValidationError):

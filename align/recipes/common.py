@@ -52,7 +52,8 @@ def _coerce(value, hint, key):
     if origin in (list, tuple) and isinstance(value, list):
         return tuple(value) if origin is tuple else value
     if origin in (list, tuple) and isinstance(value, str):
-        parts = [p for p in value.split(",") if p]
+        body = value[1:-1] if value.startswith("[") and value.endswith("]") else value  # [a,b] without JSON quotes
+        parts = [p.strip() for p in body.split(",") if p.strip()]
         return tuple(parts) if origin is tuple else parts
     raise ValidationError(f"config key {key!r} expects {getattr(hint, '__name__', hint)}; got {value!r}")
 
