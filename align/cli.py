@@ -105,14 +105,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("recipe", help="run a recipe; writes runs/<recipe>/<timestamp>/")
     r.add_argument("name", help="recipe name, e.g. paired_vs_unpaired")
-    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field (also written --KEY VALUE, e.g. --layers all)")
     r.set_defaults(func=cmd_recipe)
     return p
+
+
+def recipe_flags_to_sets(argv: list) -> list:
+    """``recipe NAME --layers all --n-train=500`` → ``recipe NAME --set layers=all --set n_train=500``.
+
+    Any ``--key value`` after a recipe name is a config override, like ``--set key=value``.
+    """
+    if len(argv) < 2 or argv[0] != "recipe":
+        return argv
+    out, i = argv[:2], 2
+    while i < len(argv):
+        tok = argv[i]
+        if tok.startswith("--") and tok not in ("--set", "--help") and len(tok) > 2:
+            key, eq, value = tok[2:].partition("=")
+            if not eq:
+                if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
+                    out.append(tok)  # a bare flag: let argparse report it
+                    i += 1
+                    continue
+                value, i = argv[i + 1], i + 1
+            out += ["--set", f"{key.replace('-', '_')}={value}"]
+        else:
+            out.append(tok)
+        i += 1
+    return out
 
 
 def main(argv=None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    argv = recipe_flags_to_sets(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

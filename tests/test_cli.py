@@ -54,3 +54,17 @@ def test_bad_arguments_give_one_line_and_exit_2(argv, message, capsys):
 def test_argparse_errors_are_one_line():
     r = subprocess.run([sys.executable, "-m", "align.cli", "embed", "--model", "x"], capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "required" in r.stderr
+
+
+def test_recipe_flags_are_config_overrides():
+    from align.cli import recipe_flags_to_sets
+    assert recipe_flags_to_sets(["recipe", "platonic_convergence", "--layers", "all", "--n-texts=500",
+                                 "--set", "k=5"]) == \
+        ["recipe", "platonic_convergence", "--set", "layers=all", "--set", "n_texts=500", "--set", "k=5"]
+    assert recipe_flags_to_sets(["embed", "--model", "x"]) == ["embed", "--model", "x"]
+
+
+def test_recipe_unknown_flag_is_a_one_line_error(capsys):
+    assert main(["recipe", "platonic_convergence", "--no-such-key", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("align: error:") and "no_such_key" in err and len(err.strip().splitlines()) == 1
