@@ -53,9 +53,10 @@ def test_strong_pairs_lift_an_unlikely_verdict():
     Y = p.Y.copy()
     Y[rng.permutation(len(Y))[:1200]] = rng.standard_normal((1200, 64)).astype(np.float32)
     kept = p.pairs[np.isin(p.pairs[:, 1], np.setdiff1d(np.arange(len(Y)), np.flatnonzero((Y != p.Y).any(1))))]
+    assert forecast_alignability(p.X, Y)["verdict"] == "unlikely"  # 80 % of Y replaced
     out = forecast_alignability(p.X, Y, pairs=kept[:30])
-    assert out["stats"]["cka_z"] > 5
-    assert out["verdict"] in ("uncertain", "likely")
+    assert out["stats"]["cka_z"] > 5 and out["stats"]["mutual_knn_z"] > 5
+    assert out["verdict"] == "uncertain" and "few-pair self-learning" in out["reason"]
 
 
 def test_deterministic_and_sample():
