@@ -14,7 +14,8 @@ defaults; README_issue8p.md has the full table):
   axes are not images of X's) nor partial overlap (the sample skewness differs).
 - ``kmeans`` fails on a Gaussian cloud: a unimodal cloud has no clusters, so the two k-means
   partitions are unrelated local optima and the centroids cannot be matched; it matches HMM symbol
-  clusters perfectly. ``relative`` inherits those anchors (partial: top-1 0.66 on the rotation).
+  clusters perfectly. ``relative`` inherits those anchors: on the rotation its top-1 was 0.66 or 0.0
+  depending only on the random stream of the QAP restarts (unstable).
 - ``ica`` fails on Gaussian data by construction (Gaussian sources are not identifiable, Comon 1994)
   and on the HMM embeddings.
 """
