@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_choice, check_positive_int
+from .._validate import check_choice, check_matrix, check_positive_int
 from ..base import register_aligner
-from ..exceptions import ValidationError
+from ..exceptions import ShapeError, ValidationError
 from ..supervised.procrustes import procrustes
 from ._base import UnsupervisedAligner, sample_rows
 
@@ -47,10 +47,24 @@ def sinkhorn_plan(a, b, M, reg: float, *, n_iter: int = 1000, tol: float = 1e-6)
     solver otherwise. (One place to swap in a fused solver.)
     """
     import ot
-    M = np.asarray(M, np.float64)
+    M = check_matrix(M, "M", allow_torch=False, dtype=np.float64)
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != (M.shape[0],) or b.shape != (M.shape[1],):
+        raise ShapeError(f"sinkhorn_plan needs a ({M.shape[0]},) and b ({M.shape[1]},) for M {M.shape}; "
+                         f"got {a.shape} and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()) or a.min() < 0 or b.min() < 0:
+        raise ValidationError("sinkhorn_plan needs finite, non-negative histograms a and b")
+    _check_reg(reg, "reg")
     span = float(M.max() - M.min()) if M.size else 0.0
     method = "sinkhorn" if span / reg < 200 else "sinkhorn_log"
     return ot.sinkhorn(a, b, M, reg, method=method, numItermax=n_iter, stopThr=tol, warn=False)
+
+
+def _check_reg(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) \
+            or value <= 0:
+        raise ValidationError(f"{name} must be a finite number > 0; got {value!r}")
+    return float(value)
 
 
 def _orthogonalize(W):
@@ -64,8 +78,12 @@ def convex_gram_init(Xs, Ys, *, n_iter: int = 50, reg: float = 0.05):
     Xs (n, d_x), Ys (n, d_y): equal-size samples. P (rows: Y, columns: X) relaxes a permutation
     with ``K_X[σ(i), σ(j)] ≈ K_Y[i, j]``. Returns W (d_x, d_y) = Procrustes(P Xs, Ys).
     """
+    Xs = check_matrix(Xs, "Xs", min_rows=2, allow_torch=False, dtype=np.float64)
+    Ys = check_matrix(Ys, "Ys", min_rows=2, allow_torch=False, dtype=np.float64)
+    check_positive_int(n_iter, "n_iter", minimum=0)
+    _check_reg(reg, "reg")
     n = min(len(Xs), len(Ys))
-    Xs, Ys = Xs[:n].astype(np.float64), Ys[:n].astype(np.float64)
+    Xs, Ys = Xs[:n], Ys[:n]
     KX, KY = Xs @ Xs.T, Ys @ Ys.T
     KY *= np.linalg.norm(KX) / max(np.linalg.norm(KY), 1e-12)
     KX2, KY2 = KX @ KX, KY @ KY
@@ -176,6 +194,14 @@ def transport_plan(A, B, *, reg: float = 0.05, exact: bool = False):
     Rows of the returned plan sum to 1 (barycentric weights); ``exact`` uses the optimal
     assignment (needs n_a = n_b), else Sinkhorn with uniform marginals.
     """
+    A = check_matrix(A, "A", allow_torch=False, dtype=np.float64)
+    B = check_matrix(B, "B", allow_torch=False, dtype=np.float64)
+    if A.shape[1] != B.shape[1]:
+        raise ShapeError(f"A has {A.shape[1]} columns but B has {B.shape[1]}")
+    if exact and len(A) != len(B):
+        raise ShapeError(f"exact assignment needs as many rows in A as in B; got {len(A)} and {len(B)}")
+    if not exact:
+        _check_reg(reg, "reg")
     C = 1.0 - A @ B.T
     if exact:
         from scipy.optimize import linear_sum_assignment
@@ -243,6 +269,11 @@ def gw_coupling(Xs, Ys, *, epsilon: float = 0.05, max_iter: int = 50, n_restarts
     ``(coupling, gw_loss)`` of the restart with the lowest loss.
     """
     import ot
+    Xs = check_matrix(Xs, "Xs", min_rows=2, allow_torch=False, dtype=np.float64)
+    Ys = check_matrix(Ys, "Ys", min_rows=2, allow_torch=False, dtype=np.float64)
+    _check_reg(epsilon, "epsilon")
+    check_positive_int(max_iter, "max_iter")
+    check_positive_int(n_restarts, "n_restarts")
     rng = np.random.default_rng(0) if rng is None else rng
     C1, C2 = _zscored_distances(Xs), _zscored_distances(Ys)
     p, q = np.full(len(Xs), 1.0 / len(Xs)), np.full(len(Ys), 1.0 / len(Ys))
