@@ -25,7 +25,8 @@ What fails and why (measured on ``align.synthetic.rotation``, a centred anisotro
   ``n_sample=1500`` (≈ 37 % of sampled rows have their partner in the other sample) it fails
   (top-1 ≈ 0); ``epsilon=0.05`` is too blurry even with full overlap (top-1 0.07), and
   POT's kernel-domain Sinkhorn underflows below ``epsilon ≈ 0.01`` on z-scored distances
-  (such a coupling is rejected).
+  (such a coupling is rejected). Where GW fails, its Sinkhorn steps converge slowly at 0.01: 100–785 s
+  per fit on a shared 2-core CPU (README_issue8p.md); cap ``max_iter`` when time matters.
 
 Sinkhorn goes through :func:`sinkhorn_plan` so a faster solver can replace POT in one place.
 """
