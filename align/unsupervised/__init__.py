@@ -9,3 +9,5 @@ from .selection import label_free_criteria, select
 __all__ = ["SelfLearningRefiner", "mutual_csls_pairs", "AdversarialAligner", "CycleAligner",
            "GromovWassersteinAligner", "WassersteinProcrustes", "StructureMatchingAligner",
            "label_free_criteria", "select"]
+from .forecast import forecast_alignability  # noqa: E402
+__all__ += ["forecast_alignability"]

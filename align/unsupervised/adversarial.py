@@ -25,6 +25,7 @@ from ..exceptions import ValidationError
 from ._gan import (check_common, check_weight, discriminator, discriminator_loss, generator_loss, init_map,
                    mean_csls_cosine, seed_map, seeded, standardise)
 from .refine import SelfLearningRefiner, mutual_csls_pairs
+from .selection import label_free_criteria
 
 
 @register_aligner
@@ -56,7 +57,8 @@ class AdversarialAligner(BaseAligner):
     before refinement), ``mean_x_``, ``mean_y_``, ``scale_x_``, ``scale_y_``, ``history_`` (per
     epoch losses and criterion), ``best_epoch_`` (−1: no epoch beat the start), ``criterion_``
     (dict of label-free values: ``mean_cosine`` of the final map, ``mean_cosine_adversarial`` of
-    the kept epoch, ``mutual_csls`` and ``n_mutual`` of the last refinement dictionary).
+    the kept epoch, ``mutual_csls`` and ``n_mutual`` of the last refinement dictionary, plus every
+    criterion of :func:`~align.unsupervised.selection.label_free_criteria` on the final map).
     """
 
     supervised = False
@@ -130,7 +132,8 @@ class AdversarialAligner(BaseAligner):
         W, refine_info = self._refine(Xs, Ys, W_adv, seed)
         self.W_ = W
         self.criterion_ = {"mean_cosine": self._criterion(Xs, Ys, W),
-                           "mean_cosine_adversarial": self._criterion(Xs, Ys, W_adv), **refine_info}
+                           "mean_cosine_adversarial": self._criterion(Xs, Ys, W_adv), **refine_info,
+                           **label_free_criteria((Xs @ W).astype(np.float32), Ys, seed=int(self.seed))}
         self.n_features_in_, self.n_features_out_ = X.shape[1], Y.shape[1]
         return self
 

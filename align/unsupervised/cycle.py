@@ -27,6 +27,7 @@ from ._gan import (check_common, check_weight, discriminator, init_map, mean_csl
                    standardise)
 from .cycle_losses import CycleNet, generator_step
 from .refine import SelfLearningRefiner
+from .selection import label_free_criteria
 
 _WEIGHTS = ("adv_weight", "latent_weight", "rec_weight", "cycle_weight", "vsp_weight", "vib_weight", "seed_weight")
 
@@ -64,7 +65,8 @@ class CycleAligner(BaseAligner):
     Fitted: ``net_`` (the CycleNet on CPU), ``mean_x_``, ``mean_y_``, ``scale_x_``, ``scale_y_``,
     ``d_latent_``, ``history_`` (per epoch: mean losses and criterion), ``best_epoch_`` (−1 = the
     warm start itself was best), ``criterion_`` (dict: ``mean_cosine`` — MUSE's mean cosine of CSLS
-    translations, used for selection —, ``cycle_cosine`` — mean cos(x, F_yx(F_xy(x)))).
+    translations, used for selection —, ``cycle_cosine`` — mean cos(x, F_yx(F_xy(x))) — plus every
+    criterion of :func:`~align.unsupervised.selection.label_free_criteria` on the final map).
     """
 
     supervised = False
@@ -219,7 +221,9 @@ class CycleAligner(BaseAligner):
         else:
             best = self.history_[-1]["mean_cosine"] if self.history_ else best
         self.net_ = net.to("cpu").eval()
-        self.criterion_ = {"mean_cosine": float(best), "cycle_cosine": self._cycle_cosine(Xs)}
+        mapped = _apply(self.net_, Xs[: self.criterion_rows], "x", "y", "cpu")
+        self.criterion_ = {"mean_cosine": float(best), "cycle_cosine": self._cycle_cosine(Xs),
+                           **label_free_criteria(mapped, Ys, seed=int(self.seed))}
 
     def _criterion(self, net, Xs, Ys, dev) -> float:
         rows = min(self.criterion_rows, len(Xs))

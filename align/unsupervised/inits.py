@@ -66,7 +66,8 @@ def match_centroids(Cx, Cy, rng, *, n_restarts: int = 10):
     best, best_val = None, -np.inf
     for r in range(n_restarts):
         res = quadratic_assignment(A, B, method="faq", options={
-            "maximize": True, "P0": "barycenter" if r == 0 else "randomized", "rng": int(rng.integers(2 ** 31))})
+            "maximize": True, "P0": "barycenter" if r == 0 else "randomized",
+            "rng": np.random.default_rng(int(rng.integers(2 ** 31)))})
         if res.fun > best_val:
             best, best_val = res.col_ind, res.fun
     return np.asarray(best), float(best_val)

@@ -20,6 +20,24 @@ Every criterion here is "higher is better" and works on already-mapped, preproce
 
 ``select(runs, criterion)`` picks a run; ``cycle_consistency(fwd, bwd, X, Y)`` scores a forward
 and an independently fitted reverse aligner.
+
+Evidence for ``DEFAULT_CRITERION = "knn_agreement"`` (bench/unsupervised_selection.py, 2026-11-25,
+shared 2-core CPU): 17 runs per problem, no pairs given (StructureMatchingAligner with five inits ×
+0/1/10 refinement rounds, two WassersteinProcrustes runs from the identity), true held-out top-1
+from 0 to 1. Spearman correlation of each criterion with true top-1, on (rotation d=32 noise 0.05 /
+rotation d=32 noise 0.3 / 50 % partial overlap d=32, best top-1 0.265), and the mean:
+
+    mean_csls_mutual 0.868 / 0.256 / 0.279   mean 0.47
+    mutual_nn        0.882 / 0.366 / 0.361   mean 0.54
+    mean_nn_cos      0.824 / 0.606 / 0.521   mean 0.65
+    cycle_nn         0.882 / 0.332 / 0.262   mean 0.49
+    knn_agreement    0.763 / 0.610 / 0.617   mean 0.66
+    structure        0.731 / 0.642 / 0.383   mean 0.59
+    neg_transport    0.820 / 0.583 / 0.502   mean 0.64
+
+Every criterion but ``structure`` (0.013 vs 0.265 on partial overlap) picked the best run on all
+three problems; ``knn_agreement`` has the highest mean rank correlation and stays ≥ 0.6 where the
+MUSE criterion (``mean_csls_mutual``) drops to ≈ 0.26, as the issue warned for real pairs.
 """
 from __future__ import annotations
 
@@ -125,9 +143,14 @@ def select(runs, criterion: str = DEFAULT_CRITERION) -> int:
 def spearman(a, b) -> float:
     """Spearman rank correlation of two equal-length sequences (average ranks for ties)."""
     from scipy.stats import spearmanr
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    try:
+        a, b = np.asarray(a, float), np.asarray(b, float)
+    except (TypeError, ValueError) as e:
+        raise ValidationError(f"spearman needs numeric sequences: {e}") from None
     if a.shape != b.shape or a.ndim != 1 or a.size < 2:
         raise ShapeError(f"spearman needs two 1-D sequences of equal length ≥ 2; got {a.shape} and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValidationError("spearman got NaN or inf values")
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return 0.0
     return float(spearmanr(a, b).statistic)
@@ -141,6 +164,10 @@ def cycle_consistency(forward, backward, X, Y, *, sample: int = 2000, seed: int 
     """
     X = check_matrix(X, "X", allow_torch=False)
     check_matrix(Y, "Y", allow_torch=False)
+    sample = check_positive_int(sample, "sample")
+    for name, model in (("forward", forward), ("backward", backward)):
+        if not hasattr(model, "transform"):
+            raise ValidationError(f"{name} must be a fitted aligner with transform(); got {type(model).__name__}")
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(len(X), min(sample, len(X)), replace=False))
     back = backward.transform(forward.transform(X[idx]))

@@ -1,6 +1,24 @@
 """StructureMatchingAligner: an initial map from the shape of each cloud alone, then Procrustes +
 self-learning refinement (see :mod:`align.unsupervised.inits` for the initialisations and their
 papers).
+
+What each init recovers, no pairs given (bench/unsupervised_planted.py; held-out top-1 at the
+defaults; README_issue8p.md has the full table):
+
+- ``sorted_sim`` recovers a noise-0.05 rotation (d=64, 4,000 rows), a 64 → 48 projection and a 50 %
+  partial overlap of 2,000 rows. It needs its two samples (``n_sample`` rows each) to share most
+  points: a 2,000-row sample of 4,000-row sets, or 50 % overlap at 5,000 rows (where the 4,000-row
+  samples share only ≈ 40 % of their rows) fail (top-1 ≈ 0.01–0.06); the latter reaches 0.94 with
+  ``n_sample=5000`` (all rows; cost grows as n_sample³).
+- ``principal_axes`` recovers the rotation (the axes' signs come from each sample's skewness, which
+  the two sets share when they hold the same points) but not a 64 → 48 projection (Y's principal
+  axes are not images of X's) nor partial overlap (the sample skewness differs).
+- ``kmeans`` fails on a Gaussian cloud: a unimodal cloud has no clusters, so the two k-means
+  partitions are unrelated local optima and the centroids cannot be matched; it matches HMM symbol
+  clusters perfectly. ``relative`` inherits those anchors: on the rotation its top-1 was 0.66 or 0.0
+  depending only on the random stream of the QAP restarts (unstable).
+- ``ica`` fails on Gaussian data by construction (Gaussian sources are not identifiable, Comon 1994)
+  and on the HMM embeddings.
 """
 from __future__ import annotations
 
