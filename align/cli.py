@@ -121,7 +121,7 @@ def recipe_flags_to_sets(argv: list) -> list:
     out, i = argv[:2], 2
     while i < len(argv):
         tok = argv[i]
-        if tok.startswith("--") and tok not in ("--set", "--help") and len(tok) > 2:
+        if tok.startswith("--") and tok.split("=", 1)[0] not in ("--set", "--help") and len(tok) > 2:
             key, eq, value = tok[2:].partition("=")
             if not eq:
                 if i + 1 >= len(argv) or argv[i + 1].startswith("--"):

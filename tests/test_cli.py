@@ -62,6 +62,7 @@ def test_recipe_flags_are_config_overrides():
                                  "--set", "k=5"]) == \
         ["recipe", "platonic_convergence", "--set", "layers=all", "--set", "n_texts=500", "--set", "k=5"]
     assert recipe_flags_to_sets(["embed", "--model", "x"]) == ["embed", "--model", "x"]
+    assert recipe_flags_to_sets(["recipe", "x", "--set=k=5", "--help"]) == ["recipe", "x", "--set=k=5", "--help"]
 
 
 def test_recipe_unknown_flag_is_a_one_line_error(capsys):
