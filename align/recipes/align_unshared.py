@@ -68,6 +68,7 @@ class Config:
     word_target: str = "fasttext-fr-300d"
     word_pair: str = "eng-fra"
     n_words: int = 5000
+    word_target_dim: int = 50  # PCA of the target vectors to this many dims (0 = keep all)
     n_word_test: int = 1500
     word_methods: tuple[str, ...] = ()  # () = the same as ``methods``
     word_seeds: tuple[int, ...] = (0,)
@@ -91,6 +92,8 @@ def _check(config):
         raise ValidationError("seeds must list at least one seed")
     if any(s < 0 for s in config.seeds + config.word_seeds):
         raise ValidationError(f"seeds must be >= 0; got {list(config.seeds + config.word_seeds)}")
+    if config.word_target_dim < 0:
+        raise ValidationError(f"word_target_dim must be >= 0; got {config.word_target_dim}")
     for name in ("n_eval", "n_train", "n_boot", "curve_seeds", "criterion_sample", "n_words", "n_word_test"):
         if getattr(config, name) < 1:
             raise ValidationError(f"{name} must be >= 1; got {getattr(config, name)}")
@@ -213,7 +216,7 @@ def _word_level(config, say):
     from ..supervised import ProcrustesTranslator
     try:
         wd = word_data(config.word_source, config.word_target, config.word_pair, config.n_words,
-                       config.n_word_test, config.data_seed)
+                       config.n_word_test, config.data_seed, target_dim=config.word_target_dim)
     except DataNotAvailableError as exc:
         say(f"word level skipped: {exc}")
         return {"available": False, "reason": str(exc)}
@@ -227,6 +230,12 @@ def _word_level(config, say):
     rows.append({"method": f"Procrustes ({len(wd['train'])} gold pairs)", "seed": None, "supervised": True,
                  "p@1": p["p@1"], "p@5": p["p@5"], "fit_s": round(time.perf_counter() - t0, 3)})
     say(f"  words: ceiling P@1 {p['p@1']:.3f} P@5 {p['p@5']:.3f}")
+    from ..supervised import LinearTranslator
+    t0 = time.perf_counter()
+    lin = LinearTranslator().fit(X[wd["train"][:, 0]], Y[wd["train"][:, 1]])
+    p = precision_at_k(lin.transform(Xq), Y, test, csls_k=csls_k)
+    rows.append({"method": f"ridge ({len(wd['train'])} gold pairs)", "seed": None, "supervised": True,
+                 "p@1": p["p@1"], "p@5": p["p@5"], "fit_s": round(time.perf_counter() - t0, 3)})
     for spec in config.word_methods or config.methods:
         for seed in config.word_seeds:
             t0 = time.perf_counter()

@@ -67,7 +67,24 @@ def build(spec: str, seed: int):
 
 
 # --------------------------------------------------------------------------- word level
-def word_data(source: str, target: str, pair: str, n_words: int, n_test: int, seed: int):
+def _ucu(A):
+    """unit → centre → unit (VecMap's normalisation, Artetxe et al. 2018, arXiv 1805.06297)."""
+    A = A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
+    A = A - A.mean(0)
+    return (A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def reduce_dim(Y: np.ndarray, dim: int) -> np.ndarray:
+    """Normalise (unit-centre-unit) and project ``Y`` (n, d) onto its top ``dim`` principal axes,
+    then normalise again → (n, min(dim, d)) float32. Uses ``Y`` alone (no pairs)."""
+    Y = _ucu(Y).astype(np.float64)
+    if dim and dim < Y.shape[1]:
+        _, _, Vt = np.linalg.svd(Y - Y.mean(0), full_matrices=False)
+        Y = Y @ Vt[:dim].T
+    return _ucu(Y)
+
+
+def word_data(source: str, target: str, pair: str, n_words: int, n_test: int, seed: int, *, target_dim: int = 0):
     """English/French word vectors and gold translations.
 
     Returns a dict: ``X`` (n_words, d_x) and ``Y`` (n_words, d_y) float32 (the ``n_words`` most
@@ -92,6 +109,7 @@ def word_data(source: str, target: str, pair: str, n_words: int, n_test: int, se
         tj = iy.get(t, iy.get(t.lower()))
         if s in ix and tj is not None:
             by_src.setdefault(ix[s], set()).add(tj)
+    X, Y = _ucu(X), reduce_dim(Y, target_dim)
     if len(by_src) < 20:
         raise DataNotAvailableError(f"only {len(by_src)} dictionary entries fall in both vocabularies")
     srcs = np.array(sorted(by_src))
