@@ -94,3 +94,14 @@ def test_tiny_real_run(tmp_path):
         assert w["rows"][0]["p@1"] > 0.02  # supervised Procrustes ceiling beats chance (1/1500) by far
     report = (run_dir / "report.md").read_text()
     assert "Label-free selection" in report and "ceiling" in report
+
+
+def test_paired_vs_unpaired_accepts_specs():
+    from align.recipes.translators import get_method
+    m = get_method("StructureMatchingAligner(init=relative;n_clusters=8)")
+    assert not m.needs_pairs
+    model = m.factory(seed=4, n_pairs=0, config=None)
+    assert model.init == "relative" and model.n_clusters == 8 and model.seed == 4
+    assert not get_method("RestartsAligner").needs_pairs
+    with pytest.raises(ValidationError):
+        get_method("StructureMatchingAligner(bogus=1)")
