@@ -29,6 +29,7 @@ def parse_spec(spec: str) -> tuple[str, dict]:
         raise ValidationError(f"cannot parse method spec {spec!r}; expected 'Name' or 'Name(key=value,...)'")
     name, body = m.group(1), m.group(2)
     import align.unsupervised  # noqa: F401  (registers the aligners)
+    from ..unsupervised import restarts  # noqa: F401  (RestartsAligner)
     cls = ALIGNERS.get(name)
     if cls is None or getattr(cls, "supervised", True):
         unsup = sorted(n for n, c in ALIGNERS.items() if not getattr(c, "supervised", True))
