@@ -4,6 +4,8 @@
    rotation: if a wrong map found by an aligner scores as well as the truth, no search can fix it.
 2. The basin of self-learning refinement: Procrustes on n true pairs as the start, then CSLS
    refinement on the disjoint, unpaired pools — how many pairs must an unsupervised init be "worth"?
+3. Criterion validity on real runs of mixed quality: the label-free criteria of every refined map
+   (from the pools only), their Spearman correlation with the true top-1, and each one's pick.
 
     ALIGN_CACHE=/work/.align-cache python bench/unshared_basin.py --pool 5000 --pairs 10,25,50,100,200
 """
@@ -18,7 +20,7 @@ from align.recipes.unshared_data import embed_split, unshared_split
 from align.supervised.procrustes import procrustes
 from align.synthetic import random_orthogonal
 from align.unsupervised.refine import refine_map
-from align.unsupervised.selection import label_free_criteria
+from align.unsupervised.selection import CRITERIA, label_free_criteria, spearman
 
 
 def _ucu(A, mean=None):
@@ -59,13 +61,23 @@ def main():
         crit = label_free_criteria(X @ W, Y)
         print(f"{name:16s} " + "  ".join(f"{k} {v:.3f}" for k, v in crit.items()))
     print("\nn_pairs  init_top1  refined_top1  seconds")
+    runs = []
     for m in (int(v) for v in args.pairs.split(",")):
         for _ in range(args.repeats):
             idx = rng.choice(len(Xt), m, replace=False)
             W0 = procrustes(Xt[idx], Yt[idx])
             t0 = time.perf_counter()
             W1 = refine_map(X, Y, W0, n_iter=args.refine_iter, csls_k=10)[0]
-            print(f"{m:7d}  {top1(W0):9.3f}  {top1(W1):12.3f}  {time.perf_counter() - t0:7.1f}", flush=True)
+            runs.append((m, top1(W1), label_free_criteria(X @ W1, Y)))
+            print(f"{m:7d}  {top1(W0):9.3f}  {runs[-1][1]:12.3f}  {time.perf_counter() - t0:7.1f}", flush=True)
+    if len(runs) >= 3:
+        t = [r[1] for r in runs]
+        print(f"\ncriterion validity over {len(runs)} refined runs (true top-1 {min(t):.3f}–{max(t):.3f}):")
+        print("criterion          spearman  pick_top1  gap_to_best")
+        for c in CRITERIA:
+            vals = [r[2][c] for r in runs]
+            pick = int(np.argmax(vals))
+            print(f"{c:18s} {spearman(vals, t):8.3f}  {t[pick]:9.3f}  {max(t) - t[pick]:11.3f}")
 
 
 if __name__ == "__main__":
