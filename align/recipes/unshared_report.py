@@ -129,6 +129,7 @@ def plots(metrics: dict, run_dir, config) -> list:
         ax.axhline(1.0 / config.n_eval, color="red", ls=":", label="chance")
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=0.01)
+        ax.set_ylim(0, 1.05)
         ax.set_xlabel("strings per pool (each side, disjoint)")
         ax.set_ylabel("held-out top-1")
         ax.set_title("best unsupervised method vs pool size", fontsize=9)
@@ -159,8 +160,9 @@ def plots(metrics: dict, run_dir, config) -> list:
 def render(config, metrics: dict, figures: list) -> str:
     c, sel, d = metrics["ceiling"], metrics["selection"], metrics["disjoint"]
     out = [f"# Aligning unshared sets: {config.source} → {config.target} ({config.corpus})", "",
-           f"Disjoint pools of {metrics['n_pool']} strings per side (verified: {d['shared_strings']} shared strings "
-           f"among eval {d['eval']}, train {d['train']}, pool A {d['pool_a']}, pool B {d['pool_b']}); held-out "
+           f"Disjoint pools of {metrics['n_pool']} strings per side (verified on the largest split used: "
+           f"{d['shared_strings']} shared strings among eval {d['eval']}, train {d['train']}, pool A {d['pool_a']}, "
+           f"pool B {d['pool_b']}; smaller pools are prefixes); held-out "
            f"gallery of {config.n_eval}; seeds {list(config.seeds)}. Chance top-1 = {1 / config.n_eval:.3f}.", "",
            markdown_table(table_rows(metrics), COLUMNS, HEADERS), ""]
     if metrics["best_method"] is not None:
@@ -186,11 +188,13 @@ def render(config, metrics: dict, figures: list) -> str:
         if not w["available"]:
             out.append(f"Not run: {w['reason']}")
         else:
-            out += [f"{config.word_source} ({w['dims'][0]}-d) → {config.word_target} ({w['dims'][1]}-d), "
+            reduced = f", PCA to {w['dims'][1]}-d" if config.word_target_dim else ""
+            out += [f"{config.word_source} ({w['dims'][0]}-d) → {config.word_target} ({w['dims'][1]}-d{reduced}), "
                     f"{w['n_words'][0]} / {w['n_words'][1]} most frequent words, {w['n_test']} held-out source "
                     f"words, ceiling trained on {w['n_train_pairs']} gold pairs; CSLS retrieval over all "
                     f"{w['n_words'][1]} target words.", "",
-                    markdown_table(w["rows"], ["method", "seed", "p@1", "p@5", "fit_s"],
+                    markdown_table([{**r, "seed": "—" if r.get("seed") is None else r["seed"]} for r in w["rows"]],
+                                   ["method", "seed", "p@1", "p@5", "fit_s"],
                                    ["method", "seed", "P@1", "P@5", "fit s"])]
     t = metrics["timings"]
     out += ["", "## Timings", "", ", ".join(f"{k} {v:.1f} s" for k, v in t.items()), "",
