@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 
 RECIPES = {
+    "align_unshared": "align.recipes.align_unshared",
     "paired_vs_unpaired": "align.recipes.paired_vs_unpaired",
     "platonic_convergence": "align.recipes.platonic_convergence",
     "semantic_hub": "align.recipes.semantic_hub",

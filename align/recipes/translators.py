@@ -13,7 +13,8 @@ A :class:`Method` says how to build an aligner and what data it needs:
 
 Any aligner class registered with :func:`align.base.register_aligner` whose ``supervised`` is False
 joins by its class name (its ``seed``/``random_state`` parameter gets the run's seed), so the
-unsupervised aligners of ``align.unsupervised`` need no code here.
+unsupervised aligners of ``align.unsupervised`` need no code here; ``"Name(key=value;...)"`` sets
+their parameters (the spec syntax of :mod:`align.recipes.unshared_methods`).
 """
 from __future__ import annotations
 
@@ -50,6 +51,12 @@ def get_method(name: str) -> Method:
     if name in METHODS:
         return METHODS[name]
     import align.unsupervised  # noqa: F401  (registers the unsupervised aligners)
+    from ..unsupervised import restarts  # noqa: F401  (RestartsAligner, not exported by the package)
+    if "(" in name:  # "Name(key=value;...)": an unsupervised aligner with parameters
+        from .unshared_methods import build, parse_spec
+        parse_spec(name)
+        return Method(name, lambda seed, n_pairs, config, init=None: build(name, seed), needs_pairs=False,
+                      description=f"{name} (unsupervised)")
     cls = ALIGNERS.get(name)
     if cls is not None and not getattr(cls, "supervised", True):
         return Method(name, _class_factory(cls), needs_pairs=False, description=f"{name} (unsupervised)")
