@@ -23,6 +23,8 @@ FAST = {
     "GromovWassersteinAligner": lambda: U.GromovWassersteinAligner(n_sample=120, max_iter=10, epsilon=0.05,
                                                                    refine_iter=2),
     "StructureMatchingAligner": lambda: U.StructureMatchingAligner(init="sorted_sim", n_sample=200, refine_iter=2),
+    "RestartsAligner": lambda: U.RestartsAligner(start="sorted_sim", n_restarts=2, n_sample=100, restart_iter=1,
+                                                 refine_iter=2),
 }
 NAMES = sorted(FAST)
 
