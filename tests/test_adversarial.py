@@ -9,19 +9,9 @@ from align.supervised.procrustes import procrustes
 from align.synthetic import hmm_pairs, rotation
 from align.unsupervised import AdversarialAligner
 from align.unsupervised._gan import mean_csls_cosine, standardise
+from planted import held_out, hmm_state_seeds
 
 FAST = dict(n_epochs=1, steps_per_epoch=30, dis_hidden=64, dis_steps=2, n_refine=2)
-
-
-def held_out(problem, n_train):
-    """Training sets (rows unpaired: Y keeps the problem's shuffled order), their true pairs, and
-    held-out row-paired evaluation sets."""
-    tr, te = problem.pairs[:n_train], problem.pairs[n_train:]
-    ys = np.sort(tr[:, 1])
-    pos = np.empty(problem.Y.shape[0], np.int64)
-    pos[ys] = np.arange(len(ys))
-    true = np.stack([np.arange(n_train), pos[tr[:, 1]]], 1)
-    return problem.X[tr[:, 0]], problem.Y[ys], true, problem.X[te[:, 0]], problem.Y[te[:, 1]]
 
 
 def skewed_rotation(n=6000, n_train=5000, d=8, eps=0.3):
@@ -86,7 +76,7 @@ def test_semi_orthogonal_map_when_dims_differ():
 def test_hmm_states_matched_with_few_pairs():
     p = hmm_pairs(n_states=6, symbols_per_state=10, length=60_000, dim=12, seed=0)
     sa, sb = p.meta["state_of_a"], p.meta["state_of_b"]
-    seeds = np.array([[np.flatnonzero(sa == s)[0], np.flatnonzero(sb == s)[0]] for s in range(6)])
+    seeds = hmm_state_seeds(p, 6)
     model = AdversarialAligner(**FAST).fit(p.X, p.Y, seed_pairs=seeds)
     from align.search import knn
     _, I = knn(model.transform(p.X), p.Y, 1)

@@ -8,19 +8,9 @@ from align.metrics import translation_scores
 from align.search import knn
 from align.synthetic import hmm_pairs, rotation
 from align.unsupervised import CycleAligner, SelfLearningRefiner
+from planted import held_out, hmm_state_seeds
 
 FAST = dict(n_epochs=2, hidden=32, dis_hidden=32, batch_size=64, steps_per_epoch=10)
-
-
-def held_out(problem, n_train):
-    """Training sets (rows unpaired: Y keeps the problem's shuffled order), their true pairs, and
-    held-out row-paired evaluation sets."""
-    tr, te = problem.pairs[:n_train], problem.pairs[n_train:]
-    ys = np.sort(tr[:, 1])
-    pos = np.empty(problem.Y.shape[0], np.int64)
-    pos[ys] = np.arange(len(ys))
-    true = np.stack([np.arange(n_train), pos[tr[:, 1]]], 1)
-    return problem.X[tr[:, 0]], problem.Y[ys], true, problem.X[te[:, 0]], problem.Y[te[:, 1]]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +62,7 @@ def test_loss_terms_switch_off_and_vib_on():
 def test_hmm_states_matched_with_few_pairs():
     p = hmm_pairs(n_states=6, symbols_per_state=10, length=60_000, dim=12, seed=0)
     sa, sb = p.meta["state_of_a"], p.meta["state_of_b"]
-    seeds = np.array([[np.flatnonzero(sa == s)[0], np.flatnonzero(sb == s)[0]] for s in range(6)])
+    seeds = hmm_state_seeds(p, 6)
     model = CycleAligner(**FAST).fit(p.X, p.Y, seed_pairs=seeds)
     _, I = knn(model.transform(p.X), p.Y, 1)
     assert (sb[I[:, 0]] == sa).mean() > 3 / 6  # chance: 1/6

@@ -10,17 +10,7 @@ from align.supervised.procrustes import ProcrustesTranslator
 from align.synthetic import hmm_pairs, partial_overlap, rotation
 from align.unsupervised import (GromovWassersteinAligner, SelfLearningRefiner, StructureMatchingAligner,
                                 WassersteinProcrustes)
-
-
-def held_out(problem, n_train):
-    """Unpaired training sets (Y keeps the problem's shuffled order), the training rows' true pairs,
-    and held-out row-paired evaluation sets."""
-    tr, te = problem.pairs[:n_train], problem.pairs[n_train:]
-    ys = np.sort(tr[:, 1])
-    pos = np.empty(problem.Y.shape[0], np.int64)
-    pos[ys] = np.arange(len(ys))
-    true = np.stack([np.arange(n_train), pos[tr[:, 1]]], 1)
-    return problem.X[tr[:, 0]], problem.Y[ys], true, problem.X[te[:, 0]], problem.Y[te[:, 1]]
+from planted import held_out
 
 
 def top1(model, Xe, Ye):
