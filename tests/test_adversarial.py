@@ -126,3 +126,10 @@ def test_bad_inputs():
                    {"most_frequent": 1}, {"batch_size": 1}, {"init": object()}):
         with pytest.raises(AlignError):
             AdversarialAligner(**{**FAST, **params}).fit(p.X, p.Y)
+
+
+def test_criterion_is_finite_without_refinement():
+    p = rotation(n=300, d=8, seed=5)
+    model = AdversarialAligner(**{**FAST, "n_refine": 0}).fit(p.X, p.Y)
+    assert all(np.isfinite(v) for v in model.criterion_.values()), model.criterion_
+    assert model.criterion_["n_mutual"] >= 0

@@ -206,14 +206,16 @@ class AdversarialAligner(BaseAligner):
         return best_W
 
     def _refine(self, Xs, Ys, W, seed):
-        if self.n_refine == 0:
-            return W, {"mutual_csls": float("nan"), "n_mutual": 0}
         nx, ny = self._cand(len(Xs)), self._cand(len(Ys))
-        pairs, _ = mutual_csls_pairs((Xs[:nx] @ W).astype(np.float32), Ys[:ny], csls_k=self.csls_k)
+        pairs, scores = mutual_csls_pairs((Xs[:nx] @ W).astype(np.float32), Ys[:ny], csls_k=self.csls_k)
+        # without refinement the criterion describes the GAN's own map (-1: no mutual pair, as in selection)
+        unrefined = {"mutual_csls": float(scores.mean()) if len(scores) else -1.0, "n_mutual": int(len(pairs))}
+        if self.n_refine == 0:
+            return W, unrefined
         if seed is not None:
             pairs = np.unique(np.concatenate([seed, pairs]), axis=0)
         if len(pairs) < 2:
-            return W, {"mutual_csls": float("nan"), "n_mutual": int(len(pairs))}
+            return W, unrefined
         # the refiner's first Procrustes fits the GAN's mutual pairs (plus any true seed pairs);
         # later rounds re-induce the dictionary from scratch
         ref = SelfLearningRefiner(n_iter=self.n_refine, csls_k=self.csls_k, n_candidates=self.most_frequent,
@@ -222,7 +224,8 @@ class AdversarialAligner(BaseAligner):
         # keep the refined map only when the label-free criterion agrees it is better
         if self._criterion(Xs, Ys, W_ref) >= self._criterion(Xs, Ys, W):
             W = W_ref
-        return W, {"mutual_csls": float(ref.history_[-1]["mean_csls"]) if ref.history_ else float("nan"), "n_mutual": int(len(ref.dictionary_))}
+        last = ref.history_[-1]["mean_csls"] if ref.history_ else float("nan")
+        return W, {"mutual_csls": float(last) if np.isfinite(last) else -1.0, "n_mutual": int(len(ref.dictionary_))}
 
     # ------------------------------------------------------------------ use
     def transform(self, X) -> np.ndarray:
