@@ -218,8 +218,10 @@ def block_shape(m, n, d, k, item, budget, convert, cpu=True):
 def _prepare_block(B, b0, b1, compute, inv_b, out):
     blk = B[b0:b1]
     if out is None:
+        # never in place: .to() returns ``blk`` itself when the dtype already matches, and ``B`` may
+        # share memory with the caller's array (torch.from_numpy)
         res = blk.to(compute)
-        return res.mul_(inv_b[b0:b1, None]) if inv_b is not None else res
+        return res * inv_b[b0:b1, None] if inv_b is not None else res
     res = out[: b1 - b0]
     res.copy_(blk)
     if inv_b is not None:

@@ -40,10 +40,6 @@ def test_few_pairs_recover_planted_rotation():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "regressed when the issue-7 search backend replaced the old align/search.py (bisected: restoring the "
-    "old search.py alone restores it): the GAN now keeps epoch 1 and lands 0.89 from the truth instead of "
-    "0.35; top-1 still climbs 0.48 -> 0.94. Cause inside csls_knn not found yet (not the RNG stream)."))
 def test_gan_moves_a_warm_start_towards_the_planted_map():
     # the adversarial stage alone (no refinement) must pull a perturbed start towards the truth
     X, Y, Xe, Ye, Q, Q0 = skewed_rotation()

@@ -149,3 +149,20 @@ def test_bad_inputs(call, kwargs, err):
     with pytest.raises(err) as info:
         fn(Q, B, **kwargs)
     assert isinstance(info.value, AlignError)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("metric", ["cosine", "ip", "l2"])
+def test_inputs_are_never_modified(backend, metric):
+    # regression: the torch backend once normalised the database in place for cosine, which
+    # silently rescaled the caller's array (torch.from_numpy shares memory)
+    rng = np.random.default_rng(0)
+    Q0, B0 = rng.standard_normal((50, 8)).astype(np.float32), rng.standard_normal((300, 8)).astype(np.float32)
+    Q, B = Q0.copy(), B0.copy()
+    knn(Q, B, 5, metric=metric, backend=backend)
+    csls_knn(Q, B, 1, csls_k=5)
+    np.testing.assert_array_equal(Q, Q0)
+    np.testing.assert_array_equal(B, B0)
+    Qt, Bt = torch.from_numpy(Q), torch.from_numpy(B)
+    knn(Qt, Bt, 5, metric=metric, backend=backend)
+    np.testing.assert_array_equal(B, B0)
