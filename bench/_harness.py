@@ -66,3 +66,38 @@ def measure(fn, device: str):
     else:
         peak = (rss_kb("VmHWM") - base) / 1024
     return CLOCK[0]() - t0, peak, out
+
+
+def run_interleaved(methods: dict, device: str, repeats: int):
+    """One warm-up call per method (autotuning, first touch; its result is kept), then ``repeats``
+    rounds calling every method in turn, so machine noise hits all alike.
+
+    Returns ``(times {name: [seconds]}, peaks {name: max MB}, results {name: warm-up result})``."""
+    times = {name: [] for name in methods}
+    peaks, results = {}, {}
+    for name, fn in methods.items():
+        _, peaks[name], results[name] = measure(fn, device)
+    for _ in range(repeats):
+        for name, fn in methods.items():
+            t, p, _ = measure(fn, device)
+            times[name].append(t)
+            peaks[name] = max(peaks[name], p)
+    return times, peaks, results
+
+
+def add_common_args(ap) -> None:
+    """``--threads``, ``--cpu-time`` and ``--no-thp`` (read before torch is imported by each script)."""
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads for torch, faiss and NumPy's BLAS (default: torch's default)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with process CPU time instead of wall clock (steadier on a shared machine)")
+    ap.add_argument("--no-thp", action="store_true", help="do not set THP_MEM_ALLOC_ENABLE=1")
+
+
+def apply_common_args(args) -> str:
+    """Apply ``--threads`` and ``--cpu-time``; returns the settings line the scripts print."""
+    import os
+    set_threads(args.threads)
+    use_cpu_time(args.cpu_time)
+    return (f"threads {torch.get_num_threads()}, THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}, "
+            f"clock={'process CPU time' if args.cpu_time else 'wall'}, load average {os.getloadavg()[0]:.1f}")

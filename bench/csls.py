@@ -24,7 +24,7 @@ if "--no-thp" not in sys.argv:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from _harness import measure, set_threads, use_cpu_time  # noqa: E402
+from _harness import add_common_args, apply_common_args, run_interleaved  # noqa: E402
 from align.report import text_table  # noqa: E402
 from align.search import csls_knn, faiss_available  # noqa: E402
 
@@ -58,15 +58,7 @@ def run(n, d, k, csls_k, device, repeats, dtype=torch.float32, seed=0):
     if device == "cpu" and faiss_available() and dtype == torch.float32:
         Qn, Bn = Q.numpy(), B.numpy()
         methods["ours csls_knn faiss"] = lambda: csls_knn(Qn, Bn, k, csls_k=csls_k, backend="faiss")[1]
-    times = {m: [] for m in methods}
-    peaks, results = {}, {}
-    for name, fn in methods.items():
-        _, peaks[name], results[name] = measure(fn, device)
-    for _ in range(repeats):
-        for name, fn in methods.items():
-            t, p, _ = measure(fn, device)
-            times[name].append(t)
-            peaks[name] = max(peaks[name], p)
+    times, peaks, results = run_interleaved(methods, device, repeats)
     base = statistics.median(times[name_dense])
     ref = np.asarray(torch.as_tensor(results[name_dense]).cpu())[:, 0]
     rows = [{"method": name, "seconds": round(statistics.median(times[name]), 3),
@@ -84,17 +76,10 @@ def main(argv=None):
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--n", type=int, nargs="*")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="threads for torch, faiss and NumPy's BLAS (default: torch's default)")
-    ap.add_argument("--cpu-time", action="store_true",
-                    help="time with process CPU time instead of wall clock (steadier on a shared machine)")
-    ap.add_argument("--no-thp", action="store_true")
+    add_common_args(ap)
     args = ap.parse_args(argv)
-    set_threads(args.threads)
-    use_cpu_time(args.cpu_time)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}, "
-          f"clock={'process CPU time' if args.cpu_time else 'wall'}, load average {os.getloadavg()[0]:.1f}")
+    settings = apply_common_args(args)
+    print(f"torch {torch.__version__}, {settings}")
     if args.device == "cuda":
         if not torch.cuda.is_available():
             sys.exit("no CUDA device")

@@ -23,7 +23,7 @@ if "--no-thp" not in sys.argv:  # huge pages for torch's large CPU buffers (all 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from _harness import measure, set_threads, use_cpu_time  # noqa: E402
+from _harness import add_common_args, apply_common_args, run_interleaved  # noqa: E402
 from align.report import text_table  # noqa: E402
 from align._topk import cpu_gemm_engine  # noqa: E402
 from align.search import faiss_available, knn  # noqa: E402
@@ -102,15 +102,7 @@ def run(n_db, n_q, d, k, device, repeats, seed=0, only=()):
     methods, ref = (gpu_methods if device == "cuda" else cpu_methods)(Q, B, k)
     if only:
         methods = {n: f for n, f in methods.items() if n == ref or any(o.lower() in n.lower() for o in only)}
-    times = {name: [] for name in methods}
-    peaks, results = {}, {}
-    for name, fn in methods.items():  # warm-up (autotuning, first-touch) and results
-        _, peaks[name], results[name] = measure(fn, device)
-    for _ in range(repeats):
-        for name, fn in methods.items():
-            t, p, _ = measure(fn, device)
-            times[name].append(t)
-            peaks[name] = max(peaks[name], p)
+    times, peaks, results = run_interleaved(methods, device, repeats)
     base = statistics.median(times[ref])
     rows = []
     l2_ref = next((n for n in methods if "l2" in n.lower()), None)
@@ -136,17 +128,10 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", default=(), help="run only methods whose name contains one of these "
                     "(plus the reference peer)")
     ap.add_argument("--shape", type=int, nargs=3, metavar=("N_DB", "N_Q", "D"), help="one custom shape")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="threads for torch, faiss and NumPy's BLAS (default: torch's default)")
-    ap.add_argument("--cpu-time", action="store_true",
-                    help="time with process CPU time instead of wall clock (steadier on a shared machine)")
-    ap.add_argument("--no-thp", action="store_true", help="do not set THP_MEM_ALLOC_ENABLE=1")
+    add_common_args(ap)
     args = ap.parse_args(argv)
-    set_threads(args.threads)
-    use_cpu_time(args.cpu_time)
-    print(f"torch {torch.__version__}, numpy {np.__version__}, threads {torch.get_num_threads()}, "
-          f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}, "
-          f"clock={'process CPU time' if args.cpu_time else 'wall'}, load average {os.getloadavg()[0]:.1f}")
+    settings = apply_common_args(args)
+    print(f"torch {torch.__version__}, numpy {np.__version__}, {settings}")
     print(f"CPU GEMM engine of the torch backend: {cpu_gemm_engine()}")
     if args.device == "cuda":
         if not torch.cuda.is_available():

@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from align.ot import sinkhorn  # noqa: E402
-from _harness import measure, set_threads, use_cpu_time  # noqa: E402
+from _harness import add_common_args, apply_common_args, measure  # noqa: E402
 from align.report import text_table  # noqa: E402
 
 try:
@@ -130,18 +130,12 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--n", type=int, nargs="*", help="problem sizes (default: by device)")
     ap.add_argument("--iters", type=int, default=None, help="iterations of the short run (long run: 3x)")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="threads for torch, faiss and NumPy's BLAS (default: torch's default)")
-    ap.add_argument("--cpu-time", action="store_true",
-                    help="time with process CPU time instead of wall clock (steadier on a shared machine)")
-    ap.add_argument("--no-thp", action="store_true", help="do not set THP_MEM_ALLOC_ENABLE=1")
+    add_common_args(ap)
     args = ap.parse_args(argv)
-    set_threads(args.threads)
-    use_cpu_time(args.cpu_time)
+    settings = apply_common_args(args)
     versions = f"torch {torch.__version__}, POT {getattr(ot, '__version__', 'missing')}, " \
                f"geomloss {getattr(geomloss, '__version__', 'missing')}"
-    print(f"{versions}, threads {torch.get_num_threads()}, THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}, "
-          f"clock={'process CPU time' if args.cpu_time else 'wall'}, load average {os.getloadavg()[0]:.1f}")
+    print(f"{versions}, {settings}")
     if args.device == "cuda":
         if not torch.cuda.is_available():
             sys.exit("no CUDA device")
