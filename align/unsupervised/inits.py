@@ -21,7 +21,8 @@ import numpy as np
 
 from ..supervised.procrustes import procrustes
 from ._base import sample_rows
-from .refine import csls_both, induce_dictionary
+from ..compute.csls import csls_both
+from .refine import induce_dictionary
 
 
 def _unit(A):

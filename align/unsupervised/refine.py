@@ -15,7 +15,7 @@ import numpy as np
 from .._validate import check_positive_int
 from ..base import BaseAligner, register_aligner
 from ..exceptions import ShapeError, ValidationError
-from ..search import knn, knn_blocks
+from ..compute.csls import csls_both
 from ..supervised.procrustes import procrustes
 
 
@@ -59,22 +59,6 @@ def _best_surviving(D, I, rows, p, salt, flip=False):
     best = np.where(first >= 0, I[rows, np.maximum(first, 0)], -1)
     score = np.where(first >= 0, D[rows, np.maximum(first, 0)], -np.inf)
     return best, score
-
-
-def csls_both(A, B, k: int = 1, *, csls_k: int = 10):
-    """CSLS top-k in both directions with the neighbourhood radii computed once (4 kNN passes).
-
-    A: (n_a, d), B: (n_b, d) float32. Returns ``(Df, If)`` (n_a, k) and ``(Db, Ib)`` (n_b, k).
-    """
-    import torch
-    A = np.ascontiguousarray(A, dtype=np.float32)
-    B = np.ascontiguousarray(B, dtype=np.float32)
-    r_a = knn(A, B, min(csls_k, B.shape[0]), metric="cosine")[0].mean(1)
-    r_b = knn(B, A, min(csls_k, A.shape[0]), metric="cosine")[0].mean(1)
-    At, Bt = torch.from_numpy(A), torch.from_numpy(B)
-    Df, If = knn_blocks(At, Bt, min(k, B.shape[0]), metric="cosine", column_bias=-torch.from_numpy(r_b), scale=2.0)
-    Db, Ib = knn_blocks(Bt, At, min(k, A.shape[0]), metric="cosine", column_bias=-torch.from_numpy(r_a), scale=2.0)
-    return ((Df.numpy() - r_a[:, None]), If.numpy()), ((Db.numpy() - r_b[:, None]), Ib.numpy())
 
 
 def induce_dictionary(A, B, *, csls_k: int = 10, mode: str = "mutual", keep_prob: float = 1.0, salt: int = 0):

@@ -45,6 +45,7 @@ import numpy as np
 
 from .._validate import check_matrix, check_positive_int
 from ..exceptions import ShapeError, ValidationError
+from ..compute.csls import csls_both
 from ..search import knn
 
 CRITERIA = ("mean_csls_mutual", "mutual_nn", "mean_nn_cos", "cycle_nn", "knn_agreement", "structure",
@@ -75,7 +76,6 @@ def label_free_criteria(XW, Y, *, sample: int = 2000, k: int = 10, csls_k: int =
     rng = np.random.default_rng(seed)
     A = _unit(XW[np.sort(rng.choice(len(XW), min(sample, len(XW)), replace=False))])
     B = _unit(Y[np.sort(rng.choice(len(Y), min(sample, len(Y)), replace=False))])
-    from .refine import csls_both
     kk = min(k, len(A) - 1, len(B) - 1)
     (Df, If), (Db, Ib) = csls_both(A, B, 1, csls_k=min(csls_k, len(A), len(B)))
     fwd, bwd = If[:, 0], Ib[:, 0]
