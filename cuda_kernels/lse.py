@@ -22,7 +22,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .topk import interpreting
+from align.compute.dispatch import interpreting
 
 _LOG2E = 1.4426950408889634
 _LN2 = 0.6931471805599453
@@ -101,11 +101,40 @@ _tuned_kernel = triton.autotune(configs=_configs(), key=["d", "p", "COST", "WITH
 
 def lse_pass(X, Y, XA, YA, pot, inv_reg, *, cost=0, V=None, with_cost=False, precision="ieee",
              n_split=None, block=None):
-    """Run the kernel and combine slices.
+    """Run the kernel and combine its database slices.
 
-    Returns a dict with ``lse`` (n_x,) = LSE_j t[i, j]; with ``with_cost`` also ``cost_rows``
-    (n_x,) = Σ_j softmax_j(t)[i, j] · C[i, j]; with ``V`` also ``v_rows`` (n_x, p) = Σ_j softmax_j(t) V_j
-    (multiply by exp(u_i + lse_i) to turn a softmax-weighted row into a plan row).
+    Parameters
+    ----------
+    X, Y : torch.Tensor
+        (n_x, d) and (n_y, d), the same dtype (fp32, fp16 or bf16).
+    XA, YA : torch.Tensor
+        (n_x,), (n_y,) fp32 per-row helpers of the cost (see the module docstring).
+    pot : torch.Tensor
+        (n_y,) fp32 potential.
+    inv_reg : float
+        1 / reg.
+    cost : int
+        0 squared Euclidean, 1 cosine.
+    V : torch.Tensor, optional
+        (n_y, p) fp32, p ≤ 256.
+    with_cost : bool
+    precision : {"ieee", "tf32"}
+    n_split : int, optional
+        Number of Y slices (chosen from the device otherwise).
+    block : tuple of int, optional
+        (BLOCK_M, BLOCK_N, BLOCK_D) tile shape (autotuned otherwise).
+
+    Returns
+    -------
+    dict
+        ``lse`` (n_x,) = LSE_j t[i, j]; with ``with_cost`` also ``cost_rows`` (n_x,) =
+        Σ_j softmax_j(t)[i, j] · C[i, j]; with ``V`` also ``v_rows`` (n_x, p) = Σ_j softmax_j(t) V_j
+        (multiply by exp(u_i + lse_i) to turn a softmax-weighted row into a plan row).
+
+    Raises
+    ------
+    ValueError
+        V with more than 256 columns.
     """
     n_x, d = X.shape
     n_y = Y.shape[0]
