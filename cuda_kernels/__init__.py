@@ -7,6 +7,7 @@ See README.md in this folder for what each kernel does.
 - :mod:`.keys`: order-preserving packing of (fp32 score, int32 index) into one int64 key, in Triton
   and in torch (the top-k kernels compare keys, which makes ties go to the lower index exactly).
 - :mod:`.topk`: fused similarity + running top-k (inner product, cosine, L2 via a column bias).
+- :mod:`.tiles`: the tile GEMM both kernels start from.
 - :mod:`.lse`: one online log-sum-exp pass over cost tiles (the half-iteration of log-domain
   Sinkhorn), optionally with the transport cost and plan @ V accumulated in the same pass.
 

@@ -24,6 +24,8 @@ import triton.language as tl
 
 from align.compute.dispatch import interpreting
 
+from .tiles import tile_dot
+
 _LOG2E = 1.4426950408889634
 _LN2 = 0.6931471805599453
 
@@ -40,7 +42,6 @@ def _lse_kernel(X, Y, XA, YA, POT, V, OUT_M, OUT_S, OUT_W, OUT_V,
     row_ok = rows < n_x
     x_off = rows.to(tl.int64)[:, None] * stride_x  # 64-bit: n·d can exceed 2**31
     lane = tl.arange(0, BLOCK_N)
-    rd = tl.arange(0, BLOCK_D)
     xa = tl.load(XA + rows, mask=row_ok, other=0.0)
     mx = tl.full((BLOCK_M,), float("-inf"), tl.float32)  # running max, log2 units
     s = tl.zeros((BLOCK_M,), tl.float32)
@@ -53,16 +54,7 @@ def _lse_kernel(X, Y, XA, YA, POT, V, OUT_M, OUT_S, OUT_W, OUT_V,
     for n0 in range(lo, hi, BLOCK_N):
         cols = n0 + lane
         col_ok = cols < hi
-        dot = tl.zeros((BLOCK_M, BLOCK_N), tl.float32)
-        for d0 in range(0, d, BLOCK_D):
-            dd = d0 + rd
-            x = tl.load(X + x_off + dd[None, :], mask=row_ok[:, None] & (dd[None, :] < d), other=0.0)
-            y = tl.load(Y + cols.to(tl.int64)[:, None] * stride_y + dd[None, :],
-                        mask=col_ok[:, None] & (dd[None, :] < d), other=0.0)
-            if DOT_FP32:  # the CPU interpreter cannot multiply bf16 (it sees raw uint16)
-                x = x.to(tl.float32)
-                y = y.to(tl.float32)
-            dot = tl.dot(x, tl.trans(y), dot, input_precision=PRECISION)
+        dot = tile_dot(X, x_off, row_ok, Y, cols, col_ok, stride_y, d, BLOCK_M, BLOCK_N, BLOCK_D, DOT_FP32, PRECISION)
         ya = tl.load(YA + cols, mask=col_ok, other=0.0)
         if COST == 0:
             c = tl.maximum(xa[:, None] + ya[None, :] - 2.0 * dot, 0.0)

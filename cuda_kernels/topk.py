@@ -27,6 +27,7 @@ import triton.language as tl
 from align.compute.dispatch import interpreting
 
 from .keys import SENTINEL, key_score, pack_key, unpack_keys_torch
+from .tiles import tile_dot
 
 MAX_K = 256
 
@@ -90,7 +91,6 @@ def _topk_kernel(Q, B, RS, CS, BIAS, OUT, m, n, d, n_per_split, n_split, k_sel, 
     q_off = rows.to(tl.int64)[:, None] * stride_q  # 64-bit: n·d can exceed 2**31
     lane = tl.arange(0, BLOCK_N)
     kcol = tl.arange(0, K_PAD)
-    rd = tl.arange(0, BLOCK_D)
     run = tl.full((BLOCK_M, K_PAD), -9223372036854775808, tl.int64)
     if not TOPK_MERGE:
         run = tl.where(kcol[None, :] < k_sel, run, 9223372036854775807)
@@ -102,16 +102,7 @@ def _topk_kernel(Q, B, RS, CS, BIAS, OUT, m, n, d, n_per_split, n_split, k_sel, 
     for n0 in range(lo, hi, BLOCK_N):
         cols = n0 + lane
         col_ok = cols < hi
-        acc = tl.zeros((BLOCK_M, BLOCK_N), tl.float32)
-        for d0 in range(0, d, BLOCK_D):
-            dd = d0 + rd
-            q = tl.load(Q + q_off + dd[None, :], mask=row_ok[:, None] & (dd[None, :] < d), other=0.0)
-            b = tl.load(B + cols.to(tl.int64)[:, None] * stride_b + dd[None, :],
-                        mask=col_ok[:, None] & (dd[None, :] < d), other=0.0)
-            if DOT_FP32:  # the CPU interpreter cannot multiply bf16 (it sees raw uint16)
-                q = q.to(tl.float32)
-                b = b.to(tl.float32)
-            acc = tl.dot(q, tl.trans(b), acc, input_precision=PRECISION)
+        acc = tile_dot(Q, q_off, row_ok, B, cols, col_ok, stride_b, d, BLOCK_M, BLOCK_N, BLOCK_D, DOT_FP32, PRECISION)
         s = acc * alpha
         if HAS_RS:
             s = s * rs[:, None]

@@ -186,8 +186,8 @@ def sinkhorn_matrix(a, b, M, reg: float, *, max_iter: int = 1000, tol: float = 1
     max_iter, tol, check_every
         Stop when ‖P·1ᵀ − b‖₂ < tol, checked every ``check_every`` iterations.
     method : {"auto", "kernel", "log"}
-        ``"auto"``: ``"kernel"`` when (max M − min M) / reg stays above the underflow point of the
-        dtype, else ``"log"``.
+        ``"auto"``: ``"kernel"`` when (max M − min M) / reg < −log(smallest normal number of the
+        dtype), i.e. ``exp(−M / reg)`` cannot underflow after a constant shift; else ``"log"``.
 
     Returns
     -------
