@@ -1,4 +1,4 @@
-"""CSLS retrieval: align.search.csls_knn against the dense MUSE-style computation.
+"""CSLS retrieval: align.compute.csls_knn against the dense MUSE-style computation.
 
     PYTHONPATH=. python bench/csls.py                 # CPU, 10,000 x 10,000, d = 300 (a word-translation size)
     PYTHONPATH=. python bench/csls.py --full          # CPU, also 50,000 x 50,000
@@ -26,7 +26,7 @@ import torch  # noqa: E402
 
 from _harness import add_common_args, apply_common_args, run_interleaved  # noqa: E402
 from align.report import text_table  # noqa: E402
-from align.search import csls_knn, faiss_available  # noqa: E402
+from align.compute import csls_knn, faiss_available  # noqa: E402
 
 
 def dense_csls(Q, B, k, csls_k, chunk):

@@ -1,8 +1,8 @@
-"""Exact kNN: align.search.knn against faiss, torch GEMM + topk, torch.cdist and the bare GEMM.
+"""Exact kNN: align.compute.knn against faiss, torch GEMM + topk, torch.cdist and the bare GEMM.
 
     PYTHONPATH=. python bench/knn.py                 # CPU, 100,000 x 384 database, 2,000 queries (minutes)
-    PYTHONPATH=. python bench/knn.py --full          # CPU, the BENCHMARKS.md shapes (10,000 queries; 20k x 20k)
-    PYTHONPATH=. python bench/knn.py --device cuda   # GPU, the BENCHMARKS.md H100 shapes (bf16)
+    PYTHONPATH=. python bench/knn.py --full          # CPU, the bench/RESULTS.md shapes (10,000 queries; 20k x 20k)
+    PYTHONPATH=. python bench/knn.py --device cuda   # GPU, the bench/RESULTS.md H100 shapes (bf16)
 
 Methods run interleaved (one of each per round) in one process; the table gives median seconds,
 the ratio to the reference peer (faiss IndexFlatIP on CPU, torch GEMM + topk on GPU), peak working
@@ -25,8 +25,8 @@ import torch  # noqa: E402
 
 from _harness import add_common_args, apply_common_args, run_interleaved  # noqa: E402
 from align.report import text_table  # noqa: E402
-from align._topk import cpu_gemm_engine  # noqa: E402
-from align.search import faiss_available, knn  # noqa: E402
+from align.compute import faiss_available, knn  # noqa: E402
+from align.compute.topk import cpu_gemm_engine  # noqa: E402
 
 
 def torch_topk(Q, B, k, chunk, dtype=None, gemm_only=False):
@@ -62,7 +62,7 @@ def cpu_methods(Q, B, k):
          "torch.cdist+topk (l2)": lambda: cdist_topk(Q, B, k, 1024).numpy()}
     ref = "torch GEMM+topk fp32 (chunked)"
     if faiss_available():
-        import faiss
+        import faiss  # lazy: optional dependency
         ip, l2 = faiss.IndexFlatIP(Bn.shape[1]), faiss.IndexFlatL2(Bn.shape[1])
         ip.add(Bn)
         l2.add(Bn)
@@ -77,13 +77,13 @@ def gpu_methods(Q, B, k):
     m = {"ours triton bf16": lambda: knn(Qh, Bh, k, metric="ip", backend="triton")[1],
          "torch GEMM+topk bf16": lambda: torch_topk(Qh, Bh, k, chunk),
          "GEMM alone bf16": lambda: torch_topk(Qh, Bh, k, chunk, gemm_only=True)}
-    if Q.shape[0] * B.shape[0] <= 2**34:  # fp32 peers at n = m = 100,000 as in BENCHMARKS.md
+    if Q.shape[0] * B.shape[0] <= 2**34:  # fp32 peers at n = m = 100,000 as in bench/RESULTS.md
         Qf, Bf = Q, B
         m["ours triton fp32"] = lambda: knn(Qf, Bf, k, metric="ip", backend="triton")[1]
         m["torch GEMM+topk fp32"] = lambda: torch_topk(Qf, Bf, k, chunk // 2)
         m["torch.cdist+topk fp32 (l2)"] = lambda: cdist_topk(Qf, Bf, k, chunk // 4)
     try:
-        import faiss
+        import faiss  # lazy: optional dependency (faiss-gpu)
         if hasattr(faiss, "StandardGpuResources"):
             res = faiss.StandardGpuResources()
             index = faiss.GpuIndexFlatIP(res, B.shape[1])
@@ -122,7 +122,7 @@ def run(n_db, n_q, d, k, device, repeats, seed=0, only=()):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ap.add_argument("--full", action="store_true", help="the BENCHMARKS.md shapes")
+    ap.add_argument("--full", action="store_true", help="the bench/RESULTS.md shapes")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--only", nargs="*", default=(), help="run only methods whose name contains one of these "

@@ -1,4 +1,4 @@
-"""Entropic OT: align.ot.sinkhorn against POT (sinkhorn_log, kernel-domain sinkhorn) and geomloss.
+"""Entropic OT: align.compute.sinkhorn against POT (sinkhorn_log, kernel-domain sinkhorn) and geomloss.
 
     PYTHONPATH=. python bench/sinkhorn.py                 # CPU, n = 2,000 and 5,000, d = 384 (minutes)
     PYTHONPATH=. python bench/sinkhorn.py --full          # CPU, more iterations, POT numpy at n = 5,000 too
@@ -28,17 +28,17 @@ if "--no-thp" not in sys.argv:  # huge pages for torch's large CPU buffers (all 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from align.ot import sinkhorn  # noqa: E402
+from align.compute import sinkhorn  # noqa: E402
 from _harness import add_common_args, apply_common_args, measure  # noqa: E402
 from align.report import text_table  # noqa: E402
 
 try:
-    import ot
+    import ot  # lazy: optional peer (POT)
 except ImportError:
     ot = None
 try:
-    import geomloss
-    from geomloss._legacy.sinkhorn_divergence import epsilon_schedule
+    import geomloss  # lazy: optional peer
+    from geomloss._legacy.sinkhorn_divergence import epsilon_schedule  # lazy: optional peer
 except ImportError:
     geomloss = None
 

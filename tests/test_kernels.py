@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from align.kernels import (csls_topk, csls_topk_reference, lse_rows, lse_rows_reference, similarity_topk,
-                           similarity_topk_reference)
+from align.compute import (csls_topk, csls_topk_reference, lse_rows, lse_rows_reference, similarity_topk,
+                           similarity_topk_reference, sinkhorn, triton_usable)
 
 ROOT = Path(__file__).resolve().parents[1]
 TOL = {torch.float32: 1e-5, torch.float16: 1e-3, torch.bfloat16: 1e-3}
@@ -56,8 +56,6 @@ def exact_mismatch(Q, B, k, D, I, **kw):
 # ---------------------------------------------------------------- interpreter checks (subprocess)
 def _interp_cases():
     """Run every Triton kernel under the interpreter; returns {name: '' or failure}."""
-    from align.kernels import triton_usable
-    from align.ot import sinkhorn
     out = {"interpreter_active": "" if triton_usable("cpu") else "Triton is not running the kernels"}
     g = torch.Generator().manual_seed(0)
     rnd = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
@@ -76,7 +74,7 @@ def _interp_cases():
         out[f"ties_{metric}"] = exact_mismatch(Q, B, 12, D, I, metric=metric)
     D, I = similarity_topk(B[:40], B[:40], 8, metric="ip", exclude_self=True, backend="triton")
     out["exclude_self"] = exact_mismatch(B[:40], B[:40], 8, D, I, metric="ip", exclude_self=True)
-    from align._kernels.topk import fused_topk
+    from align.compute.cuda_kernels.topk import fused_topk  # lazy: imports triton (optional), in the subprocess only
     Q, B = rnd(10, 12), rnd(300, 12)
     D, I = fused_topk(Q, B, 20, n_split=3)
     out["k20_split3"] = topk_mismatch(Q, B, 20, D, I, 1e-5, metric="ip")

@@ -1,12 +1,14 @@
-"""align.ot.sinkhorn against POT's sinkhorn_log (float64, tight tolerances) and its own plan forms."""
+"""align.compute.sinkhorn against POT's sinkhorn_log (float64, tight tolerances) and its own plan forms;
+align.compute.sinkhorn_matrix against POT's sinkhorn."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
+from align.compute import sinkhorn, sinkhorn_matrix
+from align.compute import sinkhorn_iterations as S
 from align.exceptions import AlignError, ShapeError, ValidationError
-from align.ot import sinkhorn
 
 ot = pytest.importorskip("ot")
 
@@ -123,12 +125,68 @@ def test_apply_rejects_wrong_rows():
 
 
 def test_kernel_domain_absorption_keeps_pot_iterates():
-    from align import _sinkhorn as S
     a, b, X, Y, M = problem("sqeuclidean")
     reg = 0.01 * M.max()
     P, log = ot.bregman.sinkhorn_log(a, b, M, reg, numItermax=200, stopThr=1e-9, log=True, warn=False)
     t = lambda z: torch.tensor(z)  # noqa: E731
-    u, v, n_iter, _ = S.kernel_iterations(t(X), t(Y), "sqeuclidean", reg, torch.log(t(a)), torch.log(t(b)),
-                                          200, 1e-9, 10, torch.float64, tau=10.0)  # absorbs often
+    u, v, n_iter, _ = S.kernel_iterations(lambda: S.dense_cost(t(X), t(Y), "sqeuclidean", torch.float64), reg,
+                                          torch.log(t(a)), torch.log(t(b)), 200, 1e-9, 10, torch.float64,
+                                          tau=10.0)  # absorbs often
     np.testing.assert_allclose(reg * u.numpy(), reg * log["log_u"], rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(reg * v.numpy(), reg * log["log_v"], rtol=1e-8, atol=1e-10)
+
+
+# ---------------------------------------------------------------- sinkhorn_matrix (a given cost matrix)
+@pytest.mark.parametrize("cost", ["sqeuclidean", "cosine"])
+@pytest.mark.parametrize("method", ["auto", "kernel", "log"])
+def test_sinkhorn_matrix_matches_pot_sinkhorn(cost, method):
+    a, b, _, _, M = problem(cost, n=45, m=35)
+    reg = 0.05 * M.max()
+    P = sinkhorn_matrix(a, b, M, reg, method=method)
+    ref = ot.sinkhorn(a, b, M, reg)
+    assert isinstance(P, np.ndarray) and P.dtype == np.float64 and P.shape == (45, 35)
+    np.testing.assert_allclose(P, ref, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(P.sum(1), a, rtol=1e-8)
+
+
+def test_sinkhorn_matrix_small_reg_uses_log_domain_like_pot_sinkhorn_log():
+    a, b, _, _, M = problem("sqeuclidean")
+    reg = 1e-3 * M.max()  # exp(-M/reg) underflows float64: POT's plain sinkhorn would fail here
+    P = sinkhorn_matrix(a, b, M, reg, max_iter=300)
+    ref = ot.sinkhorn(a, b, M, reg, method="sinkhorn_log", numItermax=300, stopThr=1e-9, warn=False)
+    np.testing.assert_allclose(P, ref, rtol=1e-8, atol=1e-14)
+    forced = sinkhorn_matrix(a, b, M, reg, max_iter=300, method="log")
+    np.testing.assert_array_equal(P, forced)
+
+
+def test_sinkhorn_matrix_equals_point_cloud_solver_and_accepts_lists_and_tensors():
+    a, b, X, Y, M = problem("sqeuclidean", zero=True)  # a zero weight: kernel domain falls back
+    r = sinkhorn(a, b, X, Y, 0.5, method="log")
+    np.testing.assert_allclose(sinkhorn_matrix(a.tolist(), b, M.tolist(), 0.5), r.plan(), rtol=1e-10, atol=1e-15)
+    Pt = sinkhorn_matrix(torch.tensor(a), torch.tensor(b), torch.tensor(M, dtype=torch.float32), 0.5)
+    assert isinstance(Pt, torch.Tensor) and Pt.dtype == torch.float32
+    np.testing.assert_allclose(Pt.numpy(), r.plan(), atol=1e-6)
+    U = sinkhorn_matrix(None, None, M, 0.5)
+    np.testing.assert_allclose(U.sum(1), np.full(50, 1 / 50), rtol=1e-8)
+    M0 = M.copy()
+    sinkhorn_matrix(a, b, M, 0.5)
+    np.testing.assert_array_equal(M, M0)  # the caller's matrix is never modified
+
+
+@pytest.mark.parametrize("change, err", [
+    (dict(reg=0.0), ValidationError), (dict(reg=-1.0), ValidationError), (dict(reg=float("inf")), ValidationError),
+    (dict(method="online"), ValidationError), (dict(max_iter=0), ValidationError), (dict(tol=-1.0), ValidationError),
+    (dict(a=np.ones(3) / 3), ShapeError), (dict(b=np.ones((40, 1)) / 40), ShapeError),
+    (dict(a=np.r_[-0.02, np.full(49, 1.02 / 49)]), ValidationError), (dict(b=np.full(40, np.nan)), ValidationError),
+    (dict(b=np.zeros(40)), ValidationError), (dict(b=np.full(40, 0.5)), ValidationError),
+    (dict(M=np.ones(50)), ShapeError), (dict(M=np.ones((50, 0))), ShapeError), (dict(nan=True), ValidationError),
+])
+def test_sinkhorn_matrix_bad_inputs(change, err):
+    a, b, _, _, M = problem("sqeuclidean")
+    kw = dict(a=a, b=b, M=M, reg=0.1)
+    if change.pop("nan", False):
+        M[0, 0] = np.nan
+    kw.update(change)
+    with pytest.raises(err) as info:
+        sinkhorn_matrix(kw.pop("a"), kw.pop("b"), kw.pop("M"), kw.pop("reg"), **kw)
+    assert isinstance(info.value, AlignError)

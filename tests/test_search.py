@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from align.exceptions import AlignError, ShapeError, ValidationError
-from align.kernels import csls_topk_reference, similarity_topk_reference
-from align.search import csls_knn, faiss_available, knn, knn_blocks, tile_topk, topk_lowest_index
+from align.compute import (csls_knn, csls_topk_reference, faiss_available, knn, knn_blocks, similarity_topk_reference,
+                           tile_topk, topk_lowest_index)
 
 BACKENDS = ["torch", "triton", "auto"] + (["faiss"] if faiss_available() else [])
 

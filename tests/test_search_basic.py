@@ -1,4 +1,4 @@
-"""Foundation-level checks of align.search.knn against brute force (see test_search.py for more)."""
+"""Foundation-level checks of align.compute.knn against brute force (see test_search.py for more)."""
 import numpy as np
 import pytest
 import torch

@@ -22,7 +22,9 @@ import torch
 import triton
 import triton.language as tl
 
-from .topk import interpreting
+from align.compute.dispatch import interpreting
+
+from .tiles import tile_dot
 
 _LOG2E = 1.4426950408889634
 _LN2 = 0.6931471805599453
@@ -40,7 +42,6 @@ def _lse_kernel(X, Y, XA, YA, POT, V, OUT_M, OUT_S, OUT_W, OUT_V,
     row_ok = rows < n_x
     x_off = rows.to(tl.int64)[:, None] * stride_x  # 64-bit: n·d can exceed 2**31
     lane = tl.arange(0, BLOCK_N)
-    rd = tl.arange(0, BLOCK_D)
     xa = tl.load(XA + rows, mask=row_ok, other=0.0)
     mx = tl.full((BLOCK_M,), float("-inf"), tl.float32)  # running max, log2 units
     s = tl.zeros((BLOCK_M,), tl.float32)
@@ -53,16 +54,7 @@ def _lse_kernel(X, Y, XA, YA, POT, V, OUT_M, OUT_S, OUT_W, OUT_V,
     for n0 in range(lo, hi, BLOCK_N):
         cols = n0 + lane
         col_ok = cols < hi
-        dot = tl.zeros((BLOCK_M, BLOCK_N), tl.float32)
-        for d0 in range(0, d, BLOCK_D):
-            dd = d0 + rd
-            x = tl.load(X + x_off + dd[None, :], mask=row_ok[:, None] & (dd[None, :] < d), other=0.0)
-            y = tl.load(Y + cols.to(tl.int64)[:, None] * stride_y + dd[None, :],
-                        mask=col_ok[:, None] & (dd[None, :] < d), other=0.0)
-            if DOT_FP32:  # the CPU interpreter cannot multiply bf16 (it sees raw uint16)
-                x = x.to(tl.float32)
-                y = y.to(tl.float32)
-            dot = tl.dot(x, tl.trans(y), dot, input_precision=PRECISION)
+        dot = tile_dot(X, x_off, row_ok, Y, cols, col_ok, stride_y, d, BLOCK_M, BLOCK_N, BLOCK_D, DOT_FP32, PRECISION)
         ya = tl.load(YA + cols, mask=col_ok, other=0.0)
         if COST == 0:
             c = tl.maximum(xa[:, None] + ya[None, :] - 2.0 * dot, 0.0)
@@ -101,11 +93,40 @@ _tuned_kernel = triton.autotune(configs=_configs(), key=["d", "p", "COST", "WITH
 
 def lse_pass(X, Y, XA, YA, pot, inv_reg, *, cost=0, V=None, with_cost=False, precision="ieee",
              n_split=None, block=None):
-    """Run the kernel and combine slices.
+    """Run the kernel and combine its database slices.
 
-    Returns a dict with ``lse`` (n_x,) = LSE_j t[i, j]; with ``with_cost`` also ``cost_rows``
-    (n_x,) = Σ_j softmax_j(t)[i, j] · C[i, j]; with ``V`` also ``v_rows`` (n_x, p) = Σ_j softmax_j(t) V_j
-    (multiply by exp(u_i + lse_i) to turn a softmax-weighted row into a plan row).
+    Parameters
+    ----------
+    X, Y : torch.Tensor
+        (n_x, d) and (n_y, d), the same dtype (fp32, fp16 or bf16).
+    XA, YA : torch.Tensor
+        (n_x,), (n_y,) fp32 per-row helpers of the cost (see the module docstring).
+    pot : torch.Tensor
+        (n_y,) fp32 potential.
+    inv_reg : float
+        1 / reg.
+    cost : int
+        0 squared Euclidean, 1 cosine.
+    V : torch.Tensor, optional
+        (n_y, p) fp32, p ≤ 256.
+    with_cost : bool
+    precision : {"ieee", "tf32"}
+    n_split : int, optional
+        Number of Y slices (chosen from the device otherwise).
+    block : tuple of int, optional
+        (BLOCK_M, BLOCK_N, BLOCK_D) tile shape (autotuned otherwise).
+
+    Returns
+    -------
+    dict
+        ``lse`` (n_x,) = LSE_j t[i, j]; with ``with_cost`` also ``cost_rows`` (n_x,) =
+        Σ_j softmax_j(t)[i, j] · C[i, j]; with ``V`` also ``v_rows`` (n_x, p) = Σ_j softmax_j(t) V_j
+        (multiply by exp(u_i + lse_i) to turn a softmax-weighted row into a plan row).
+
+    Raises
+    ------
+    ValueError
+        V with more than 256 columns.
     """
     n_x, d = X.shape
     n_y = Y.shape[0]

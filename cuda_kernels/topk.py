@@ -20,13 +20,14 @@ falls back to torch beyond), n < 2**31.
 """
 from __future__ import annotations
 
-import os
-
 import torch
 import triton
 import triton.language as tl
 
+from align.compute.dispatch import interpreting
+
 from .keys import SENTINEL, key_score, pack_key, unpack_keys_torch
+from .tiles import tile_dot
 
 MAX_K = 256
 
@@ -90,7 +91,6 @@ def _topk_kernel(Q, B, RS, CS, BIAS, OUT, m, n, d, n_per_split, n_split, k_sel, 
     q_off = rows.to(tl.int64)[:, None] * stride_q  # 64-bit: n·d can exceed 2**31
     lane = tl.arange(0, BLOCK_N)
     kcol = tl.arange(0, K_PAD)
-    rd = tl.arange(0, BLOCK_D)
     run = tl.full((BLOCK_M, K_PAD), -9223372036854775808, tl.int64)
     if not TOPK_MERGE:
         run = tl.where(kcol[None, :] < k_sel, run, 9223372036854775807)
@@ -102,16 +102,7 @@ def _topk_kernel(Q, B, RS, CS, BIAS, OUT, m, n, d, n_per_split, n_split, k_sel, 
     for n0 in range(lo, hi, BLOCK_N):
         cols = n0 + lane
         col_ok = cols < hi
-        acc = tl.zeros((BLOCK_M, BLOCK_N), tl.float32)
-        for d0 in range(0, d, BLOCK_D):
-            dd = d0 + rd
-            q = tl.load(Q + q_off + dd[None, :], mask=row_ok[:, None] & (dd[None, :] < d), other=0.0)
-            b = tl.load(B + cols.to(tl.int64)[:, None] * stride_b + dd[None, :],
-                        mask=col_ok[:, None] & (dd[None, :] < d), other=0.0)
-            if DOT_FP32:  # the CPU interpreter cannot multiply bf16 (it sees raw uint16)
-                q = q.to(tl.float32)
-                b = b.to(tl.float32)
-            acc = tl.dot(q, tl.trans(b), acc, input_precision=PRECISION)
+        acc = tile_dot(Q, q_off, row_ok, B, cols, col_ok, stride_b, d, BLOCK_M, BLOCK_N, BLOCK_D, DOT_FP32, PRECISION)
         s = acc * alpha
         if HAS_RS:
             s = s * rs[:, None]
@@ -161,20 +152,41 @@ _tuned_kernel = triton.autotune(configs=_configs(), key=["d", "K_PAD", "EXCLUDE_
                                 prune_configs_by={"early_config_prune": _prune})(_topk_kernel)
 
 
-def interpreting() -> bool:
-    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
-
-
 def _pow2(x: int) -> int:
     return 1 << max(0, (x - 1).bit_length())
 
 
 def topk_keys(Q, B, k, *, alpha=1.0, row_scale=None, col_scale=None, bias=None,
               exclude_self=False, precision="ieee", n_split=None, block=None):
-    """Launch the fused kernel; returns packed keys ``(m, k)`` int64, best first.
+    """Launch the fused kernel over the score ``alpha · (q · b) · row_scale · col_scale + bias``.
 
-    ``n_split`` forces the number of database slices and ``block`` = (BLOCK_M, BLOCK_N, BLOCK_D)
-    a tile shape (both chosen automatically otherwise; the interpreter uses small tiles).
+    Parameters
+    ----------
+    Q, B : torch.Tensor
+        (m, d) and (n, d), the same dtype (fp32, fp16 or bf16), unit column stride.
+    k : int
+        1 ≤ k ≤ :data:`MAX_K`.
+    alpha : float
+    row_scale, col_scale, bias : torch.Tensor, optional
+        (m,), (n,), (n,) fp32.
+    exclude_self : bool
+        Q is B: row i never returns column i.
+    precision : {"ieee", "tf32"}
+        fp32 products (16-bit inputs use Triton's default).
+    n_split : int, optional
+        Number of database slices (chosen from the device otherwise).
+    block : tuple of int, optional
+        (BLOCK_M, BLOCK_N, BLOCK_D) tile shape (autotuned otherwise; the interpreter uses small tiles).
+
+    Returns
+    -------
+    torch.Tensor
+        (m, k) int64 packed keys (:mod:`.keys`), best first.
+
+    Raises
+    ------
+    ValueError
+        k outside [1, MAX_K].
     """
     m, d = Q.shape
     n = B.shape[0]
@@ -207,8 +219,19 @@ def topk_keys(Q, B, k, *, alpha=1.0, row_scale=None, col_scale=None, bias=None,
 
 
 def fused_topk(Q, B, k, **kw):
-    """:func:`topk_keys` decoded: ``(scores fp32 (m, k), indices int64 (m, k))``, -inf/-1 padded."""
+    """:func:`topk_keys` decoded.
+
+    Parameters
+    ----------
+    Q, B, k, **kw
+        As in :func:`topk_keys`.
+
+    Returns
+    -------
+    scores, indices : torch.Tensor
+        (m, k) fp32 and int64; empty slots hold -inf and -1.
+    """
     return unpack_keys_torch(topk_keys(Q, B, k, **kw))
 
 
-__all__ = ["MAX_K", "SENTINEL", "fused_topk", "topk_keys", "interpreting"]
+__all__ = ["MAX_K", "SENTINEL", "fused_topk", "topk_keys"]

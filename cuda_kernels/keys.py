@@ -3,7 +3,7 @@
 ``key = (ordered(score) << 32) + (2**32 - 1 - index)`` where ``ordered`` maps the fp32 bit pattern
 to a signed int32 with the same order as the floats. Comparing keys as signed int64 then orders by
 score descending and, for equal scores, by index ascending — the exact tie rule of
-:func:`align.search.knn` — so a plain max / top-k over keys needs no tie-fix pass.
+:func:`align.compute.knn` — so a plain max / top-k over keys needs no tie-fix pass.
 ``SENTINEL`` (int64 min) is below every real key and marks empty slots (index -1, score -inf).
 -0.0 is mapped to +0.0 first so that equal floats always give equal score bits.
 """
@@ -19,6 +19,7 @@ _LOW = 0xFFFFFFFF
 
 @triton.jit
 def pack_key(s, col):
+    """(fp32 score, column) → int64 key, in a Triton kernel (see the module docstring)."""
     s = tl.where(s == 0.0, 0.0, s)
     bits = s.to(tl.int32, bitcast=True)
     ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF)
@@ -27,6 +28,7 @@ def pack_key(s, col):
 
 @triton.jit
 def key_score(key):
+    """The fp32 score of an int64 key, in a Triton kernel (``SENTINEL`` → -inf)."""
     hi = (key >> 32).to(tl.int32)
     bits = hi ^ ((hi >> 31) & 0x7FFFFFFF)
     v = bits.to(tl.float32, bitcast=True)
@@ -34,7 +36,20 @@ def key_score(key):
 
 
 def pack_keys_torch(scores: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """Torch twin of ``pack_key``: fp32 scores and int64 indices (< 2**31) → int64 keys."""
+    """Torch twin of ``pack_key``.
+
+    Parameters
+    ----------
+    scores : torch.Tensor
+        fp32 scores.
+    index : torch.Tensor
+        int64 indices (< 2**31), same shape.
+
+    Returns
+    -------
+    torch.Tensor
+        int64 keys, ordered by (score descending, index ascending).
+    """
     s = torch.where(scores == 0, torch.zeros_like(scores), scores.float()).contiguous()
     bits = s.view(torch.int32)
     ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF)
@@ -42,7 +57,18 @@ def pack_keys_torch(scores: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 
 def unpack_keys_torch(keys: torch.Tensor):
-    """int64 keys → (fp32 scores, int64 indices); ``SENTINEL`` → (-inf, -1)."""
+    """Decode keys of :func:`pack_keys_torch`.
+
+    Parameters
+    ----------
+    keys : torch.Tensor
+        int64 keys.
+
+    Returns
+    -------
+    scores, index : torch.Tensor
+        fp32 scores and int64 indices; ``SENTINEL`` decodes to (-inf, -1).
+    """
     hi = (keys >> 32).to(torch.int32)
     bits = hi ^ ((hi >> 31) & 0x7FFFFFFF)
     scores = bits.view(torch.float32).clone()

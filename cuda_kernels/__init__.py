@@ -1,13 +1,13 @@
-"""Triton sources of the fused GPU kernels (the ``cuda_kernels/`` of the architecture map).
+"""Triton sources of the fused GPU kernels, installed as :mod:`align.compute.cuda_kernels`.
 
-They live inside the package so that an installed ``align`` can import them; the top-level
-``cuda_kernels/README.md`` points here. Nothing in this folder is imported unless Triton is used:
-:mod:`align.kernels` is the loader that decides between these kernels and their pure-torch
-references.
+Nothing here is imported unless a kernel runs: :mod:`align.compute.kernels` is the loader that
+chooses between these kernels and their pure-torch twins (:mod:`align.compute.dispatch` decides).
+See README.md in this folder for what each kernel does.
 
 - :mod:`.keys`: order-preserving packing of (fp32 score, int32 index) into one int64 key, in Triton
   and in torch (the top-k kernels compare keys, which makes ties go to the lower index exactly).
 - :mod:`.topk`: fused similarity + running top-k (inner product, cosine, L2 via a column bias).
+- :mod:`.tiles`: the tile GEMM both kernels start from.
 - :mod:`.lse`: one online log-sum-exp pass over cost tiles (the half-iteration of log-domain
   Sinkhorn), optionally with the transport cost and plan @ V accumulated in the same pass.
 

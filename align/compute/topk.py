@@ -1,7 +1,8 @@
-"""Blocked exact top-k in torch (the ``"torch"`` backend of :func:`align.search.knn`).
+"""Blocked exact top-k in torch (the ``"torch"`` backend of :func:`align.compute.knn`), with the tie
+rule of the whole wing: equal scores go to the lower database index.
 
-Why it is shaped this way (see shared BENCHMARKS.md): on CPU the GEMM runs at the BLAS roof, so
-everything else must cost a few percent of it.
+Why it is shaped this way (measured by bench/knn.py, bench/RESULTS.md): on CPU the GEMM runs at
+the BLAS roof, so everything else must cost a few percent of it.
 
 - One score buffer is allocated once and reused for every (query block, database block) tile:
   fresh buffers cost a page fault per 4 KiB.
@@ -27,7 +28,20 @@ import torch
 
 
 def topk_lowest_index(S: torch.Tensor, k: int):
-    """Row-wise top-k of ``S`` (descending), ties resolved towards the lower column index."""
+    """Row-wise top-k of ``S`` (descending), ties resolved towards the lower column index.
+
+    Parameters
+    ----------
+    S : torch.Tensor
+        (r, c) scores.
+    k : int
+        1 ≤ k ≤ c.
+
+    Returns
+    -------
+    values, indices : torch.Tensor
+        (r, k) each, ordered by (value descending, index ascending).
+    """
     v, i = torch.topk(S, k, dim=1, largest=True, sorted=True)
     kth = v[:, -1:]
     n_ge = (S >= kth).sum(1)
@@ -52,7 +66,20 @@ def _order(v, i):
 
 
 def merge_topk(v1, i1, v2, i2, k):
-    """Merge two ordered top-k lists; every index in list 1 must be below every index in list 2."""
+    """Merge two ordered top-k lists; every index in list 1 must be below every index in list 2.
+
+    Parameters
+    ----------
+    v1, i1, v2, i2 : torch.Tensor
+        (r, k1) and (r, k2) values and indices, each list ordered as :func:`topk_lowest_index`.
+    k : int
+        Length of the merged list.
+
+    Returns
+    -------
+    values, indices : torch.Tensor
+        (r, k); a stable sort keeps list 1 first on equal values, i.e. the lower index.
+    """
     v = torch.cat([v1, v2], dim=1)
     i = torch.cat([i1, i2], dim=1)
     order = torch.sort(v, dim=1, descending=True, stable=True).indices[:, :k]
@@ -60,7 +87,18 @@ def merge_topk(v1, i1, v2, i2, k):
 
 
 def group_size(c: int, k: int) -> int:
-    """Slab count for a tile of ``c`` columns: balance ranking w = c/g maxima against k·g members."""
+    """Slab count for a tile of ``c`` columns: balance ranking w = c/g maxima against k·g members.
+
+    Parameters
+    ----------
+    c, k : int
+        Tile width and the number of entries kept per row.
+
+    Returns
+    -------
+    int
+        1 (rank the whole row) for narrow tiles or large k, else a power of two in [4, 256].
+    """
     if c < 1024 or 4 * k * k > c:
         return 1
     g = 1 << int(round(math.log2(math.sqrt(c / k))))
@@ -68,7 +106,20 @@ def group_size(c: int, k: int) -> int:
 
 
 def tile_topk(S: torch.Tensor, k: int):
-    """Exact top-k of a score tile with lowest-index ties (see the module docstring)."""
+    """Exact top-k of a score tile with lowest-index ties, ranking only group candidates.
+
+    Parameters
+    ----------
+    S : torch.Tensor
+        (r, c) score tile.
+    k : int
+        1 ≤ k ≤ c.
+
+    Returns
+    -------
+    values, indices : torch.Tensor
+        (r, k), equal to :func:`topk_lowest_index` (see the module docstring for why it is exact).
+    """
     r, c = S.shape
     g = group_size(c, k)
     if g == 1:
@@ -95,7 +146,20 @@ def tile_topk(S: torch.Tensor, k: int):
 
 def row_sq(X: torch.Tensor, dtype) -> torch.Tensor:
     """Σ_j X[i, j]² per row in ``dtype``, in row chunks (no full-size temporary; exact for integers,
-    unlike squaring a norm)."""
+    unlike squaring a norm).
+
+    Parameters
+    ----------
+    X : torch.Tensor
+        (n, d) matrix, any dtype.
+    dtype : torch.dtype
+        Accumulation and output dtype.
+
+    Returns
+    -------
+    torch.Tensor
+        (n,) squared row norms.
+    """
     out = torch.empty(X.shape[0], dtype=dtype, device=X.device)
     step = max(1, (8 << 20) // max(1, X.shape[1]))
     for i in range(0, X.shape[0], step):
@@ -106,7 +170,14 @@ def row_sq(X: torch.Tensor, dtype) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=1)
 def cpu_gemm_engine() -> str:
-    """``"numpy"`` on an AMD CPU whose NumPy uses OpenBLAS (and torch MKL), else ``"torch"``."""
+    """Which library multiplies score tiles on CPU (fixed per machine; see the module docstring).
+
+    Returns
+    -------
+    str
+        ``ALIGN_CPU_GEMM`` when set to ``"numpy"``/``"torch"``; otherwise ``"numpy"`` on an AMD CPU
+        whose NumPy uses OpenBLAS while torch uses MKL, else ``"torch"``.
+    """
     env = os.environ.get("ALIGN_CPU_GEMM", "")
     if env in ("numpy", "torch"):
         return env
@@ -150,8 +221,29 @@ def knn_blocks(Q: torch.Tensor, B: torch.Tensor, k: int, *, metric: str = "ip", 
     ``sim`` is the inner product (``"ip"``), cosine, or for ``"l2"`` the score 2 q·b − |b|² whose
     maximum is the nearest point; D is then turned back into squared distances. Working memory:
     one score tile of at most ``memory_mb / 2`` (plus a database block buffer for cosine or dtype
-    conversion); inputs are never copied whole. Returns ``(D, I)`` as :func:`align.search.knn`
-    (float32 D; with a ``column_bias`` D holds the biased scores).
+    conversion); inputs are never copied whole (nor modified).
+
+    Parameters
+    ----------
+    Q, B : torch.Tensor
+        (m, d) queries and (n, d) database on one device.
+    k : int
+        Neighbours per query; slots beyond n hold I = -1, D = -inf (+inf for l2).
+    metric : {"ip", "cosine", "l2"}
+    exclude_self : bool
+        Q is B: row i never returns column i.
+    memory_mb : int
+        Working-memory budget of the score tiles.
+    column_bias : torch.Tensor, optional
+        (n,) added to every row's scores after scaling.
+    scale : float
+        Multiplies the similarity.
+
+    Returns
+    -------
+    D, I : torch.Tensor
+        (m, k) float32 scores (with a ``column_bias``: the biased scores) and int64 indices, as
+        :func:`align.compute.knn`.
     """
     compute = _compute_dtype(Q)
     m, n, d = Q.shape[0], B.shape[0], Q.shape[1]
@@ -207,7 +299,26 @@ def block_shape(m, n, d, k, item, budget, convert, cpu=True):
     """(query rows, database rows) of a score tile: half of ``budget`` bytes, database blocks as long
     as possible. Few large tiles beat cache-sized ones on a 2-core machine: every torch op is a
     thread-pool round trip, and tiles of 1024 × 8192 were 1.15–1.45× faiss there against 0.8–0.9×
-    for whole-database tiles (shared machine, wall clock)."""
+    for whole-database tiles (shared machine, wall clock).
+
+    Parameters
+    ----------
+    m, n, d, k : int
+        Queries, database rows, dimension, neighbours kept.
+    item : int
+        Bytes per score.
+    budget : int
+        Working-memory budget in bytes.
+    convert : bool
+        Database blocks are converted (cosine or dtype) and need a buffer of their own.
+    cpu : bool
+        Unused; kept for callers that pass it.
+
+    Returns
+    -------
+    (int, int)
+        Query rows and database rows of one tile.
+    """
     tile = max(1, budget // (2 * item))
     nb = min(n, max(k, 8192, tile // 256))
     if convert:  # a converted database block must fit a quarter of the budget as well

@@ -1,5 +1,5 @@
-"""Sinkhorn iterations behind :func:`align.ot.sinkhorn` (all in log-scalings u, v as in POT's
-``sinkhorn_log``: plan P = exp(u_i + v_j − C_ij / reg)).
+"""Sinkhorn iterations behind :func:`align.compute.sinkhorn` and :func:`align.compute.sinkhorn_matrix`
+(all in log-scalings u, v as in POT's ``sinkhorn_log``: plan P = exp(u_i + v_j − C_ij / reg)).
 
 Three ways to apply the same update ``v = log b − LSE_i(u_i − C_ij/reg)``, ``u = log a − LSE_j(v_j − C_ij/reg)``:
 
@@ -11,7 +11,7 @@ Three ways to apply the same update ``v = log b − LSE_i(u_i − C_ij/reg)``, `
   sparse scaling algorithms for entropy regularized transport problems", arXiv 1610.06519): the
   potentials are absorbed into K̃ = exp(α_i + β_j − C_ij/reg), the loop is two mat-vecs, and α, β are
   re-absorbed when the scalings leave [1/τ, τ]. Same iterates as the log domain up to rounding,
-  5–50× cheaper per iteration on CPU (shared BENCHMARKS.md).
+  5–50× cheaper per iteration on CPU (bench/sinkhorn.py).
 
 Every loop checks the column-marginal violation ‖P·1ᵀ − b‖₂ every ``check_every`` iterations, as
 POT does; the column pass that the check needs is the next iteration's pass, so checks are free.
@@ -26,7 +26,18 @@ from .kernels import cost_aux, cost_block, lse_rows
 
 
 class OnlineCost:
-    """Row/column log-sum-exp passes recomputing cost tiles from X (n, d) and Y (m, d)."""
+    """Row/column log-sum-exp passes recomputing cost tiles from the points (memory O(n + m)).
+
+    Parameters
+    ----------
+    X, Y : torch.Tensor
+        (n, d) and (m, d) points.
+    cost : {"sqeuclidean", "cosine"}
+    reg : float
+        Entropic regularisation.
+    backend, memory_mb, precision
+        As in :func:`~align.compute.kernels.lse_rows`.
+    """
 
     def __init__(self, X, Y, cost, reg, backend="auto", memory_mb=64, precision="ieee"):
         self.X, self.Y, self.cost, self.reg = X, Y, cost, reg
@@ -34,14 +45,31 @@ class OnlineCost:
         self.kw = dict(cost=cost, backend=backend, memory_mb=memory_mb, precision=precision)
 
     def row_lse(self, v):
+        """LSE_j (v_j − C_ij / reg) for every row i, (n,)."""
         return lse_rows(self.X, self.Y, v, self.reg, xa=self.xa, ya=self.ya, **self.kw)["lse"].to(v.dtype)
 
     def col_lse(self, u):
+        """LSE_i (u_i − C_ij / reg) for every column j, (m,)."""
         return lse_rows(self.Y, self.X, u, self.reg, xa=self.ya, ya=self.xa, **self.kw)["lse"].to(u.dtype)
 
 
 def dense_cost(X, Y, cost, dtype, rows=4096):
-    """The full (n, m) cost matrix in ``dtype``, built in row blocks."""
+    """The full (n, m) cost matrix in ``dtype``, built in row blocks.
+
+    Parameters
+    ----------
+    X, Y : torch.Tensor
+        (n, d) and (m, d) points.
+    cost : {"sqeuclidean", "cosine"}
+    dtype : torch.dtype
+    rows : int
+        Rows per block.
+
+    Returns
+    -------
+    torch.Tensor
+        (n, m) costs.
+    """
     xa, ya = cost_aux(X, cost).to(dtype), cost_aux(Y, cost).to(dtype)
     out = torch.empty((X.shape[0], Y.shape[0]), dtype=dtype, device=X.device)
     Yc = Y.to(dtype)
@@ -51,7 +79,17 @@ def dense_cost(X, Y, cost, dtype, rows=4096):
 
 
 class StoredCost:
-    """Log-sum-exp passes over a stored −C/reg (n, m), in row chunks with one reused buffer."""
+    """Log-sum-exp passes over a stored −C/reg (n, m), in row chunks with one reused buffer.
+
+    Parameters
+    ----------
+    C : torch.Tensor
+        (n, m) cost matrix; consumed (overwritten in place by −C/reg).
+    reg : float
+        Entropic regularisation.
+    chunk_mb : int
+        Size of the reused work buffer.
+    """
 
     def __init__(self, C, reg, chunk_mb=64):
         self.M = C.div_(-reg)  # C is consumed: −C/reg in place
@@ -60,6 +98,7 @@ class StoredCost:
         self.W = torch.empty((self.rb, m), dtype=self.M.dtype, device=self.M.device)
 
     def row_lse(self, v):
+        """LSE_j (v_j − C_ij / reg) for every row i, (n,)."""
         n = self.M.shape[0]
         out = torch.empty(n, dtype=self.M.dtype, device=self.M.device)
         for i0 in range(0, n, self.rb):
@@ -70,6 +109,7 @@ class StoredCost:
         return out
 
     def col_lse(self, u):
+        """LSE_i (u_i − C_ij / reg) for every column j, merged online across row chunks, (m,)."""
         n, m = self.M.shape
         run_m = torch.full((m,), -math.inf, dtype=self.M.dtype, device=self.M.device)
         run_s = torch.zeros(m, dtype=self.M.dtype, device=self.M.device)
@@ -87,7 +127,23 @@ def _finite(x):
 
 
 def log_iterations(ops, loga, logb, max_iter, tol, check_every, u=None):
-    """POT ``sinkhorn_log`` loop on any object with row_lse / col_lse; returns (u, v, n_iter, err)."""
+    """POT ``sinkhorn_log`` loop on any object with ``row_lse`` / ``col_lse``.
+
+    Parameters
+    ----------
+    ops : OnlineCost or StoredCost
+    loga, logb : torch.Tensor
+        (n,) and (m,) log-weights.
+    max_iter, tol, check_every
+        Stop when ‖P·1 − b‖₂ < tol, checked every ``check_every`` iterations.
+    u : torch.Tensor, optional
+        Warm start of the row log-scalings.
+
+    Returns
+    -------
+    u, v, n_iter, err
+        Log-scalings (n,), (m,), iterations run and the last marginal violation.
+    """
     u = torch.zeros_like(loga) if u is None else u
     lse_col = ops.col_lse(u)
     b = torch.exp(logb)
@@ -103,14 +159,34 @@ def log_iterations(ops, loga, logb, max_iter, tol, check_every, u=None):
     return u, v, it + 1, err
 
 
-def kernel_iterations(X, Y, cost, reg, loga, logb, max_iter, tol, check_every, dtype, tau=None):
-    """Stabilised kernel-domain loop on a stored K̃ (n, m); returns (u, v, n_iter, err) or None when
-    the scalings stop being finite (the caller then falls back to the log domain)."""
+def kernel_iterations(make_cost, reg, loga, logb, max_iter, tol, check_every, dtype, tau=None):
+    """Stabilised kernel-domain loop on a stored K̃ (n, m) (Schmitzer, 2019, arXiv 1610.06519).
+
+    Parameters
+    ----------
+    make_cost : callable
+        ``make_cost()`` returns a fresh (n, m) cost matrix in ``dtype`` (it is consumed; called
+        once more at every absorption).
+    reg : float
+        Entropic regularisation.
+    loga, logb : torch.Tensor
+        (n,) and (m,) log-weights.
+    max_iter, tol, check_every
+        As in :func:`log_iterations`.
+    dtype : torch.dtype
+    tau : float, optional
+        Absorption threshold of the scalings (default 1e50 in float64, 1e15 in float32).
+
+    Returns
+    -------
+    tuple or None
+        ``(u, v, n_iter, err)`` as :func:`log_iterations`, or None when a weight is zero or the
+        scalings stop being finite (the caller then falls back to the log domain).
+    """
     tau = tau or (1e50 if dtype == torch.float64 else 1e15)
     if not (bool(torch.isfinite(loga).all()) and bool(torch.isfinite(logb).all())):
         return None  # zero weights: scalings of 0 cannot be absorbed
-    C = dense_cost(X, Y, cost, dtype)
-    ops = StoredCost(C, reg)  # one log-domain iteration sets the first absorption point
+    ops = StoredCost(make_cost(), reg)  # one log-domain iteration sets the first absorption point
     v = logb - ops.col_lse(torch.zeros_like(loga))
     u = loga - ops.row_lse(v)
     K = ops.M.add_(u[:, None]).add_(v[None, :]).exp_()  # K̃ = P, reusing the memory of −C/reg
@@ -135,7 +211,7 @@ def kernel_iterations(X, Y, cost, reg, loga, logb, max_iter, tol, check_every, d
             if not (math.isfinite(lo) and math.isfinite(hi) and lo > 0):
                 return None
             alpha, beta = alpha + torch.log(su), beta + torch.log(sv)
-            K = dense_cost(X, Y, cost, dtype).div_(-reg).add_(alpha[:, None]).add_(beta[None, :]).exp_()
+            K = make_cost().div_(-reg).add_(alpha[:, None]).add_(beta[None, :]).exp_()
             su, sv = torch.ones_like(a), torch.ones_like(b)
             Ku = K.T @ su
     return alpha + torch.log(su), beta + torch.log(sv), it + 1, err
