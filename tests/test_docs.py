@@ -130,7 +130,7 @@ sys.exit(1 if failed else 0)
 def test_readme_python_blocks_run():
     blocks = [(i, b) for i, b, needs_models in _readme_blocks() if not needs_models]
     assert blocks, "README.md has no runnable python block"
-    proc = _run(_DRIVER.format(blocks=blocks), timeout=120)
+    proc = _run(_DRIVER.format(blocks=blocks), timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
 
 
