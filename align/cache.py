@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -19,12 +18,9 @@ from ._validate import check_texts
 from .embeddings import EmbeddingSet
 from .encoders import Encoder, load_encoder
 from .exceptions import CorruptFileError, ShapeError, ValidationError
+from .io import cache_root
 
-
-def cache_root() -> Path:
-    """``$ALIGN_CACHE`` if set, else ``~/.cache/align`` (created on first write)."""
-    root = os.environ.get("ALIGN_CACHE")
-    return Path(root).expanduser() if root else Path.home() / ".cache" / "align"
+__all__ = ["cache_root", "cache_key", "embed", "embed_layers", "texts_digest"]
 
 
 def texts_digest(texts: list[str]) -> str:

