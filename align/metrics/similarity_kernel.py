@@ -15,6 +15,7 @@ feature space (d x d Gram matrices, float64, accumulated over row blocks), never
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import rankdata
 
 from .._validate import check_positive_int
 from ..exceptions import ValidationError
@@ -162,7 +163,6 @@ def rsa(X, Y, *, max_pairs: int = 2_000_000, seed: int = 0) -> float:
     Raises ValidationError for an all-zero row (cosine undefined) or when all similarities on one
     side are equal (the correlation is undefined).
     """
-    from scipy.stats import rankdata
     X, Y = check_pair(X, Y, min_rows=3)
     max_pairs = check_positive_int(max_pairs, "max_pairs", minimum=2)
     Ux, Uy = _unit_rows(X, "X"), _unit_rows(Y, "Y")

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from scipy.stats import rankdata
+
 from ..exceptions import ShapeError, ValidationError
+from .registry import SIMILARITY, metric_name
 from .similarity_base import as_matrix, centred_gram, centred_sq_norms, check_k, column_means
 from .similarity_kernel import (_cka_ratio, _pair_cosines, _sq, _unit_rows, rsa, rsa_pairs, unbiased_cka,
                                 unbiased_hsic_terms)
@@ -171,7 +174,6 @@ class _RsaScorer(PairScorer):
     re-indexes them (the pairs of ``Y[perm]`` are the pairs of Y at ``(perm[i], perm[j])``)."""
 
     def prepare(self, X, name="X"):
-        from scipy.stats import rankdata
         X = as_matrix(X, name, min_rows=3)
         n = X.shape[0]
         max_pairs = self.params.get("max_pairs", 2_000_000)
@@ -185,7 +187,6 @@ class _RsaScorer(PairScorer):
 
     def score(self, sx, sy, perm=None):
         if "idx" in sx:
-            from scipy.stats import rankdata
             i, j = np.triu_indices(sx["idx"].shape[0], 1)
             i, j = sx["idx"][i], sx["idx"][j]
             keep = i != j  # drop the pairs of two copies of one item
@@ -216,24 +217,26 @@ _SCORERS = {"mutual_knn": _KnnScorer, "cycle_knn": _KnnScorer, "cka": _CkaScorer
             "cknna": _CknnaScorer, "rsa": _RsaScorer}
 
 
-def metric_name(metric) -> str:
-    """Registered name of ``metric`` (a name or one of the registered functions), else its __name__."""
-    from .similarity import SIMILARITY
-    if isinstance(metric, str):
-        if metric not in SIMILARITY:
-            raise ValidationError(f"unknown similarity metric {metric!r}; available: {', '.join(SIMILARITY)}")
-        return metric
-    for name, fn in SIMILARITY.items():
-        if fn is metric:
-            return name
-    if not callable(metric):
-        raise ValidationError(f"metric must be a name in SIMILARITY or a callable; got {type(metric).__name__}")
-    return getattr(metric, "__name__", "metric")
-
-
 def get_scorer(metric, **params) -> PairScorer:
-    """A :class:`PairScorer` for ``metric`` (a registered name or a callable) with fixed ``params``."""
-    from .similarity import SIMILARITY
+    """A :class:`PairScorer` for ``metric`` with fixed ``params``.
+
+    Parameters
+    ----------
+    metric : str or callable
+        A name in :data:`~align.metrics.registry.SIMILARITY` or a callable ``(X, Y, **params)``.
+    **params
+        Keyword arguments of the metric (e.g. ``k``).
+
+    Returns
+    -------
+    PairScorer
+        The specialised scorer of a registered metric, else the generic one.
+
+    Raises
+    ------
+    ValidationError
+        If ``metric`` is an unknown name or not callable.
+    """
     name = metric_name(metric)
     fn = SIMILARITY[name] if isinstance(metric, str) else metric
     cls = _SCORERS.get(name, PairScorer) if fn is SIMILARITY.get(name) else PairScorer
