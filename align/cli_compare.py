@@ -8,7 +8,10 @@ import json
 
 import numpy as np
 
+from .embeddings import EmbeddingSet
 from .exceptions import ValidationError
+from .metrics import SIMILARITY, prepare_features
+from .metrics.stats import bootstrap_metric, permutation_test
 
 KNN_METRICS = ("mutual_knn", "cycle_knn", "cknna")
 
@@ -31,7 +34,6 @@ def pair_by_id(a, b):
 
 
 def add_compare_parser(sub):
-    from .metrics import SIMILARITY
     c = sub.add_parser("compare", help="representation similarity of two embedding files (rows paired by id)")
     c.add_argument("a", help="EmbeddingSet file (.safetensors or .npz, with its .json sidecar)")
     c.add_argument("b", help="second EmbeddingSet file; same ids as A, any order")
@@ -52,10 +54,6 @@ def add_compare_parser(sub):
 
 
 def cmd_compare(args) -> int:
-    from .embeddings import EmbeddingSet
-    from .metrics import prepare_features
-    from .metrics.stats import bootstrap_metric, permutation_test
-    from .metrics.similarity import SIMILARITY
     if args.permutations < 0 or args.bootstrap < 0:
         raise ValidationError("--permutations and --bootstrap must be >= 0")
     a, b = EmbeddingSet.load(args.a), EmbeddingSet.load(args.b)

@@ -6,6 +6,8 @@ import json
 import platform
 from pathlib import Path
 
+import numpy
+
 from .io import atomic_write, atomic_write_json
 
 
@@ -24,8 +26,7 @@ def new_run_dir(root, recipe: str) -> Path:
 
 
 def environment() -> dict:
-    import numpy
-    import torch
+    import torch  # lazy: report.py stays torch-free (the CLI's `models` table uses it)
     return {"python": platform.python_version(), "platform": platform.platform(), "torch": torch.__version__,
             "numpy": numpy.__version__, "cuda": torch.cuda.is_available(), "threads": torch.get_num_threads(),
             "time": _dt.datetime.now().isoformat(timespec="seconds")}

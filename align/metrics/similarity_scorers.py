@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from scipy.stats import rankdata
-
 from ..exceptions import ShapeError, ValidationError
 from .registry import SIMILARITY, metric_name
 from .similarity_base import as_matrix, centred_gram, centred_sq_norms, check_k, column_means
@@ -174,6 +172,7 @@ class _RsaScorer(PairScorer):
     re-indexes them (the pairs of ``Y[perm]`` are the pairs of Y at ``(perm[i], perm[j])``)."""
 
     def prepare(self, X, name="X"):
+        from scipy.stats import rankdata  # lazy: scipy.stats takes ~1 s to import (keeps `align --help` fast)
         X = as_matrix(X, name, min_rows=3)
         n = X.shape[0]
         max_pairs = self.params.get("max_pairs", 2_000_000)
@@ -187,6 +186,7 @@ class _RsaScorer(PairScorer):
 
     def score(self, sx, sy, perm=None):
         if "idx" in sx:
+            from scipy.stats import rankdata  # lazy: scipy.stats takes ~1 s to import (keeps `align --help` fast)
             i, j = np.triu_indices(sx["idx"].shape[0], 1)
             i, j = sx["idx"][i], sx["idx"][j]
             keep = i != j  # drop the pairs of two copies of one item
