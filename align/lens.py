@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from ._validate import check_choice, check_matrix, check_positive_int, check_texts
+from .encoders import Encoder, load_encoder
 from .exceptions import NotFittedError, ShapeError, ValidationError
 
 
@@ -66,7 +67,6 @@ class LogitLens:
     @classmethod
     def from_encoder(cls, name="smollm2-135m", *, device: str = "auto", **kwargs) -> "LogitLens":
         """Build from a registered decoder (a name, or an Encoder object whose loaded weights are shared)."""
-        from .encoders import Encoder, load_encoder
         enc = name if isinstance(name, Encoder) else load_encoder(name, device=device)
         if not hasattr(enc, "causal_lm"):
             raise ValidationError(f"encoder {enc.name!r} is not a decoder LLM; the logit lens needs an LM head")

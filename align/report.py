@@ -11,6 +11,20 @@ import numpy
 from .io import atomic_write, atomic_write_json
 
 
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (figures go to files only).
+
+    Returns
+    -------
+    module
+        ``matplotlib.pyplot``.
+    """
+    import matplotlib  # lazy: matplotlib is slow to import and only figure writers need it
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt  # lazy: see above
+    return plt
+
+
 def new_run_dir(root, recipe: str) -> Path:
     """A fresh, uniquely named folder ``root/recipe/YYYYmmdd-HHMMSS[-N]``."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")

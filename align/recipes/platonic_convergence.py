@@ -29,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from ..cache import embed, embed_layers
 from ..corpora import disjoint_split
@@ -38,6 +39,7 @@ from ..metrics import prepare_features, self_neighbours
 from ..metrics.stats import ci_from_boot, layer_grid_test, similarity_matrix
 from ..report import environment, new_run_dir, write_json, write_text
 from .common import load_corpus, timer
+from .platonic_layers import parse_pairs, plot_layer_sweeps, render_layer_sweeps, run_layer_sweeps
 from .platonic_report import plot_all, render_report
 
 NAME = "platonic_convergence"
@@ -103,7 +105,6 @@ def genre_knn_correct(F: np.ndarray, labels: np.ndarray, k: int = 10) -> np.ndar
 
 
 def spearman(a, b) -> float:
-    from scipy.stats import spearmanr
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     return float(spearmanr(a, b).statistic)
@@ -130,7 +131,6 @@ def run(config: Config, *, verbose: bool = True):
     if config.layers not in ("", "all"):
         raise ValidationError(f"layers must be '' (off) or 'all'; got {config.layers!r}")
     if config.layers:
-        from .platonic_layers import parse_pairs
         parse_pairs(config.layer_pairs)
     corpus = load_corpus(config.corpus)
     idx = disjoint_split(corpus.texts, config.n_texts, seed=config.seed).pool_a
@@ -202,7 +202,6 @@ def run(config: Config, *, verbose: bool = True):
                     grids[m] = g
     sweeps = {}
     if config.layers:
-        from .platonic_layers import run_layer_sweeps
         sweeps = run_layer_sweeps(texts, config, timings)
     timings["total_s"] = round(time.perf_counter() - t_start, 3)
     timings["cpu_s"] = round(time.process_time() - cpu_start, 3)  # all threads; wall time on a shared host varies
@@ -227,7 +226,6 @@ def run(config: Config, *, verbose: bool = True):
     pngs = plot_all(run_dir, summary, members, control)
     extra, layer_pngs = "", []
     if sweeps:
-        from .platonic_layers import plot_layer_sweeps, render_layer_sweeps
         layer_pngs = plot_layer_sweeps(run_dir, sweeps)
         extra = "\n" + render_layer_sweeps(sweeps, config, layer_pngs)
     write_text(run_dir / "report.md", render_report(summary, config, pngs) + extra)

@@ -12,6 +12,8 @@ models' last layers (the usual default).
 """
 from __future__ import annotations
 
+import time
+
 from ..encoders import get_info, load_encoder
 from ..exceptions import ValidationError
 from ..layers import layer_features, plot_layer_grid, sweep_grid
@@ -34,7 +36,6 @@ def parse_pairs(pairs) -> list:
 
 def run_layer_sweeps(texts, config, timings: dict) -> dict:
     """``{"model_a:model_b": sweep_grid result (+ model names)}`` on ``texts``."""
-    import time
     pairs = parse_pairs(getattr(config, "layer_pairs", ("smollm2-135m:minilm-l6",)))
     metric = getattr(config, "layer_metric", "mutual_knn")
     n_perm = getattr(config, "layer_permutations", config.n_permutations)

@@ -3,21 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..report import fmt, markdown_table
+from ..report import fmt, markdown_table, pyplot
 
 METRIC_TITLES = {"mutual_knn": "mutual kNN", "cka": "linear CKA", "unbiased_cka": "unbiased CKA",
                  "cknna": "CKNNA", "cycle_knn": "cycle kNN", "svcca": "SVCCA", "rsa": "RSA"}
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
 
 def heatmap(path, names, values, p_values, title):
-    plt = _plt()
+    plt = pyplot()
     V = np.array([[np.nan if v is None else v for v in row] for row in values], float)
     m = len(names)
     fig, ax = plt.subplots(figsize=(1.25 * m + 2.5, 1.05 * m + 1.8))
@@ -38,7 +32,7 @@ def heatmap(path, names, values, p_values, title):
 
 
 def trend_plot(path, summary, members, control):
-    plt = _plt()
+    plt = pyplot()
     names = summary["names"]
     metrics = list(summary["mean_alignment"])
     comp = summary["competence"]["per_model"]
@@ -63,7 +57,7 @@ def trend_plot(path, summary, members, control):
             if np.isfinite(null):
                 ax.axhline(null, color="black", linestyle="--", linewidth=0.8, label="permutation null (mean)")
             if xkey == "size":
-                from matplotlib.ticker import NullFormatter, ScalarFormatter
+                from matplotlib.ticker import NullFormatter, ScalarFormatter  # lazy: matplotlib only when plotting
                 ax.set_xscale("log")
                 ax.set_xticks([10, 20, 50, 100, 200])
                 ax.xaxis.set_major_formatter(ScalarFormatter())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..report import markdown_table
+from ..report import markdown_table, pyplot
 
 LANG_NAMES = {"en": "English", "ny": "Chichewa"}
 
@@ -12,12 +12,6 @@ def strip_arrays(curves: dict) -> dict:
     """Curves without their per-resample / per-item arrays (kept out of metrics.json)."""
     return {m: {k: v for k, v in c.items() if k not in ("boot", "hits")} for m, c in curves.items()}
 
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def _band(ax, curve, label, style=None, color=None):
@@ -34,7 +28,7 @@ def _shade_middle(ax, regions):
 
 
 def plot_curves(path, summary):
-    plt = _plt()
+    plt = pyplot()
     model, control = summary["model"], summary["control"]
     tc = summary["models"][model]["curves"]
     cc = summary["models"][control]["curves"] if control else {}
@@ -82,7 +76,7 @@ def summary_level(summary):
 
 
 def plot_lens(path, summary):
-    plt = _plt()
+    plt = pyplot()
     lens, lang = summary["lens"], summary["language"]
     kinds = list(lens["per_kind"])
     fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 4), sharey=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import translation_ci
-from ..report import markdown_table
+from ..report import markdown_table, pyplot
+from ..unsupervised.selection import CRITERIA, select, spearman
 
 COLUMNS = ["method", "top1", "top1_ci", "seed_min", "seed_max", "mean_rank", "mean_cosine", "csls_top1",
            "fit_s", "ratio"]
@@ -47,7 +48,6 @@ def ratio(table: list, ceiling: dict):
 def selection_summary(runs: list, criterion: str) -> dict:
     """The criterion's pick among all runs, the best run by true top-1, and each criterion's Spearman
     correlation with true top-1 over the runs."""
-    from ..unsupervised.selection import CRITERIA, select, spearman
     good = [r for r in runs if "criteria" in r]
     if not good:
         return {"n_runs": 0}
@@ -98,8 +98,7 @@ def table_rows(metrics: dict) -> list:
 
 def plots(metrics: dict, run_dir, config) -> list:
     """methods.png (top-1 bars with CIs and the ceiling), pool_curve.png, words.png → file names."""
-    from .plots import _plt
-    plt = _plt()
+    plt = pyplot()
     names = []
     rows = [r for r in metrics["methods"] if r.get("top1") is not None]
     c = metrics["ceiling"]
