@@ -35,7 +35,7 @@ from .unsupervised import SelfLearningRefiner
 from .unsupervised.restarts import RestartsAligner  # noqa: F401  (registers it in ALIGNERS)
 
 _SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
-_SEED_KEYS = ("seed", "random_state")
+_SEED_KEYS = ("random_state", "seed")  # the scikit-learn name first
 
 
 def unsupervised_aligners() -> list[str]:
@@ -100,9 +100,11 @@ def parse_spec(spec: str) -> tuple[str, dict]:
 
 
 def _seed_kwargs(cls, seed) -> dict:
-    """``{"seed": seed}`` and/or ``{"random_state": seed}``, for the keys ``cls.__init__`` takes."""
+    """``{"random_state": seed}`` if ``cls.__init__`` takes it, else ``{"seed": seed}`` if it takes
+    that (the older name), else ``{}``."""
     allowed = inspect.signature(cls.__init__).parameters
-    return {key: seed for key in _SEED_KEYS if key in allowed}
+    key = next((k for k in _SEED_KEYS if k in allowed), None)
+    return {} if key is None else {key: seed}
 
 
 def build(spec: str, seed: int):
@@ -113,8 +115,8 @@ def build(spec: str, seed: int):
     spec : str
         See :func:`parse_spec`.
     seed : int
-        Passed as ``seed`` and/or ``random_state``, whichever the class takes (it overrides a seed
-        given in the spec).
+        Passed as ``random_state`` (or ``seed``, for a class that only takes that older name); it
+        overrides a seed given in the spec.
 
     Returns
     -------
@@ -200,7 +202,7 @@ def get_method(name: str) -> Method:
     name : str
         A key of :data:`METHODS`, an unsupervised class name of :data:`align.base.ALIGNERS`, or a
         spec ``"Name(key=value;...)"`` (:func:`parse_spec`). Unsupervised aligners get the run's
-        seed as ``seed``/``random_state``.
+        seed as ``random_state`` (or ``seed``).
 
     Returns
     -------
