@@ -24,8 +24,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from align.metrics import cka, mutual_knn, self_neighbours  # noqa: E402
+from align.metrics.similarity_knn import mutual_knn_rows  # noqa: E402
+
 METHODS = {
     "cka": ["feature-space", "naive-nxn"],
     "mutual_knn": ["faiss", "screen", "naive-nxn"],
@@ -56,7 +62,6 @@ def _status(key: str) -> float:
 
 
 def naive_cka(X, Y):
-    import torch
     Xt, Yt = torch.from_numpy(X).double(), torch.from_numpy(Y).double()
     K, L = Xt @ Xt.T, Yt @ Yt.T
 
@@ -70,8 +75,6 @@ def naive_cka(X, Y):
 
 
 def naive_mutual_knn(X, Y, k):
-    import torch
-
     def lists(F):
         Ft = torch.from_numpy(F)
         S = Ft @ Ft.T
@@ -86,8 +89,6 @@ def naive_mutual_knn(X, Y, k):
 
 
 def child(metric: str, method: str, n: int, k: int) -> dict:
-    from align.metrics import cka, mutual_knn, self_neighbours
-    from align.metrics.similarity_knn import mutual_knn_rows
     X, Y = make_inputs(n)
     inputs_mb = _status("VmRSS")
     with open("/proc/self/clear_refs", "w") as f:  # reset the peak-RSS counter (VmHWM)
@@ -120,8 +121,7 @@ def run_child(metric, method, n, k, timeout):
 
 
 def versions() -> str:
-    import faiss
-    import torch
+    import faiss  # lazy: optional dependency
     return (f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
             f"faiss {faiss.__version__}")
 
