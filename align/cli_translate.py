@@ -76,6 +76,23 @@ def _describe(es, path):
 
 
 def cmd_fit(args) -> int:
+    """``align fit``: fit a supervised translator on rows paired by id and save it with ``fit_info.json``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``fit`` arguments (source, target, method, param, pairs, seed, intersect, out).
+
+    Returns
+    -------
+    int
+        Exit code 0.
+
+    Raises
+    ------
+    ValidationError
+        For a bad ``--pairs`` or ``--param``, or ids that do not pair.
+    """
     source, target = _load_set(args.source, "source"), _load_set(args.target, "target")
     X, Y, ids = pair_by_id(source, target, intersect=args.intersect)
     if args.pairs is not None:
@@ -131,6 +148,23 @@ def _note_model(info, es, role):
 
 
 def cmd_translate(args) -> int:
+    """``align translate``: map an EmbeddingSet through a saved translator and save the result.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``translate`` arguments (model, input, out).
+
+    Returns
+    -------
+    int
+        Exit code 0.
+
+    Raises
+    ------
+    ShapeError
+        If the input's dimension is not the model's input dimension.
+    """
     model, info = _load_model(args.model)
     es = _load_set(args.input, "input")
     _check_dims(model, es.vectors, args.input)
@@ -147,6 +181,27 @@ def cmd_translate(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    """``align evaluate``: retrieval scores of a saved translator on paired files, with bootstrap CIs.
+
+    Training ids recorded in ``fit_info.json`` are left out unless ``--include-train``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``evaluate`` arguments.
+
+    Returns
+    -------
+    int
+        Exit code 0 (a table is printed; ``--json`` also writes the scores).
+
+    Raises
+    ------
+    ShapeError
+        If the files' dimensions do not match the model.
+    ValidationError
+        If fewer than two rows remain, or ``--ks`` is malformed.
+    """
     model, info = _load_model(args.model)
     source, target = _load_set(args.source, "source"), _load_set(args.target, "target")
     X, Y, ids = pair_by_id(source, target, intersect=args.intersect)

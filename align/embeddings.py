@@ -60,6 +60,7 @@ class EmbeddingSet:
 
     @property
     def dim(self) -> int:
+        """Vector dimension (columns of ``vectors``)."""
         return self.vectors.shape[1]
 
     def subset(self, index) -> "EmbeddingSet":

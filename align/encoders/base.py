@@ -21,6 +21,17 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def package_installed(dist: str) -> bool:
+    """Whether distribution ``dist`` is installed (checked without importing it).
+
+    Parameters
+    ----------
+    dist : str
+        Distribution name as on PyPI.
+
+    Returns
+    -------
+    bool
+    """
     try:
         importlib.metadata.distribution(dist)
         return True
@@ -29,6 +40,18 @@ def package_installed(dist: str) -> bool:
 
 
 def package_version(dist: str) -> str:
+    """Installed version of distribution ``dist``.
+
+    Parameters
+    ----------
+    dist : str
+        Distribution name as on PyPI.
+
+    Returns
+    -------
+    str
+        The version, or ``"missing"``.
+    """
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -67,6 +90,7 @@ class EncoderInfo:
 
     @property
     def installed(self) -> bool:
+        """Whether every package that carries the weights is installed."""
         return all(package_installed(p) for p in self.packages)
 
     def fingerprint(self) -> str:
@@ -90,6 +114,7 @@ class Encoder:
 
     @property
     def name(self) -> str:
+        """The registered encoder name."""
         return self.info.name
 
     def __repr__(self) -> str:
@@ -111,6 +136,22 @@ class Encoder:
         return layer
 
     def check_pooling(self, pooling):
+        """Normalise ``pooling``: None means the encoder's first (default) pooling.
+
+        Parameters
+        ----------
+        pooling : str or None
+            One of ``info.poolings``.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        ValidationError
+            For a pooling this encoder does not offer.
+        """
         if pooling is None:
             return self.info.poolings[0]
         return check_choice(pooling, "pooling", self.info.poolings)
@@ -147,6 +188,18 @@ class Encoder:
         return out
 
     def load(self) -> "Encoder":
+        """Load the weights if not loaded yet.
+
+        Returns
+        -------
+        Encoder
+            ``self``.
+
+        Raises
+        ------
+        ModelNotAvailableError
+            If a package that carries the weights is not installed.
+        """
         if self._model is None:
             if not self.info.installed:
                 raise ModelNotAvailableError(

@@ -17,6 +17,22 @@ _TOKEN = re.compile(r"\w+'|\w+|[^\w\s]", re.UNICODE)
 
 
 class StaticEncoder(Encoder):
+    """Static word vectors; a text is its own vector or the mean of its known tokens' vectors.
+
+    Parameters
+    ----------
+    info : EncoderInfo
+        The registry entry.
+    device : str, default "auto"
+        Kept for the common interface (lookups run in NumPy).
+    batch_size : int, default 512
+        Texts per batch.
+    reader : callable
+        ``reader() -> (words, matrix)``, words in frequency order.
+    lowercase : bool
+        Lower-case texts before lookup (GloVe); otherwise try the exact token, then its lower case.
+    """
+
     def __init__(self, info, device="auto", batch_size=512, *, reader, lowercase):
         super().__init__(info, device, batch_size)
         self._reader = reader

@@ -38,23 +38,86 @@ class PairScorer:
         self.name, self.fn, self.params = name, fn, dict(params)
 
     def prepare(self, X, name: str = "X"):
+        """Validate one side and return its state.
+
+        Parameters
+        ----------
+        X : array-like, shape (n, d)
+        name : str, default "X"
+            Name in error messages.
+
+        Returns
+        -------
+        dict
+            The side's state (at least ``"n"``).
+        """
         return {"n": np.shape(X)[0], "X": as_matrix(X, name)}
 
     def score(self, sx, sy, perm=None) -> float:
+        """The metric of the pairing ``(X, Y[perm])``.
+
+        Parameters
+        ----------
+        sx, sy : dict
+            States from :meth:`prepare` (or :meth:`resample` with the same ``idx``).
+        perm : numpy.ndarray of int, optional
+            Re-pairing of Y's rows; None keeps the given pairing.
+
+        Returns
+        -------
+        float
+        """
         Y = sy["X"] if perm is None else sy["X"][perm]
         return float(self.fn(sx["X"], Y, **self.params))
 
     def rows(self, sx, sy):
+        """Per-row values whose mean is the metric, or None where the metric has none.
+
+        Parameters
+        ----------
+        sx, sy : dict
+            States from :meth:`prepare`.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,) or None
+        """
         return None
 
     def resample(self, state, idx):
+        """State of the bootstrap resample ``X[idx]``.
+
+        Parameters
+        ----------
+        state : dict
+            From :meth:`prepare`.
+        idx : numpy.ndarray of int
+            Resampled row positions (repeats allowed).
+
+        Returns
+        -------
+        dict
+        """
         return self.prepare(state["X"][idx])
 
     @staticmethod
     def n_rows(state) -> int:
+        """Number of rows of a prepared side."""
         return state["n"]
 
     def check_pair(self, sx, sy):
+        """Check that two prepared sides have as many rows.
+
+        Parameters
+        ----------
+        sx, sy : dict
+            States from :meth:`prepare`.
+
+        Raises
+        ------
+        ShapeError
+            If the row counts differ.
+        """
         if sx["n"] != sy["n"]:
             raise ShapeError(f"X and Y must have the same number of rows (paired); got {sx['n']} and {sy['n']}")
 

@@ -51,6 +51,11 @@ DEFAULT_METHODS = (  # the fast ones; WassersteinProcrustes, GromovWassersteinAl
 
 @dataclass
 class Config:
+    """Configuration of the align_unshared recipe; every field is a ``--set key=value`` override.
+
+    The comment after each field says what it sets; :func:`run` checks the values.
+    """
+
     source: str = "minilm-l6"  # model A: embeds pool A (and the eval/train strings)
     target: str = "e5-small"  # model B: embeds pool B (and the eval/train strings)
     corpus: str = "kjv"
@@ -110,6 +115,27 @@ def _check(config):
 
 
 def run(config: Config, *, verbose: bool = True):
+    """Run the align_unshared recipe and write its run folder.
+
+    Parameters
+    ----------
+    config : Config
+        The recipe's configuration.
+    verbose : bool, default True
+        Print progress and the result table.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<config.out>/align_unshared/<timestamp>/`` with config.json, metrics.json, report.md and figures.
+
+    Raises
+    ------
+    ValidationError
+        For an invalid configuration.
+    DataNotAvailableError
+        If the corpus or an encoder's package is missing.
+    """
     t_start = time.perf_counter()
     _check(config)
     say = print if verbose else (lambda *a, **k: None)

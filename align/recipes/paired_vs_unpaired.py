@@ -36,6 +36,11 @@ NAME = "paired_vs_unpaired"
 
 @dataclass
 class Config:
+    """Configuration of the paired_vs_unpaired recipe; every field is a ``--set key=value`` override.
+
+    The comment after each field says what it sets; :func:`run` checks the values.
+    """
+
     source: str = "minilm-l6"  # encoder name, or "name@layer" for a hidden state
     target: str = "e5-small"
     corpus: str = "kjv"
@@ -118,6 +123,27 @@ def _check(config):
 
 
 def run(config: Config, *, verbose: bool = True):
+    """Run the paired_vs_unpaired recipe and write its run folder.
+
+    Parameters
+    ----------
+    config : Config
+        The recipe's configuration.
+    verbose : bool, default True
+        Print progress and the result table.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<config.out>/paired_vs_unpaired/<timestamp>/`` with config.json, metrics.json, report.md and figures.
+
+    Raises
+    ------
+    ValidationError
+        For an invalid configuration.
+    DataNotAvailableError
+        If the corpus or an encoder's package is missing.
+    """
     t_start = time.perf_counter()
     methods, unsup, init = _check(config)
     points = curve_points(config)

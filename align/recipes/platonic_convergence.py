@@ -48,6 +48,11 @@ CONTROL_FAMILY = "control (random init)"
 
 @dataclass
 class Config:
+    """Configuration of the platonic_convergence recipe; every field is a ``--set key=value`` override.
+
+    The comment after each field says what it sets; :func:`run` checks the values.
+    """
+
     corpus: str = "kjv"
     n_texts: int = 1000
     models: tuple[str, ...] = ("minilm-l6", "minilm-l3-onnx", "e5-small", "glove-en-50d", "smollm2-135m",
@@ -105,6 +110,16 @@ def genre_knn_correct(F: np.ndarray, labels: np.ndarray, k: int = 10) -> np.ndar
 
 
 def spearman(a, b) -> float:
+    """Spearman correlation of ``a`` and ``b``; NaN when either is constant.
+
+    Parameters
+    ----------
+    a, b : array-like, shape (n,)
+
+    Returns
+    -------
+    float
+    """
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     return float(spearmanr(a, b).statistic)
@@ -125,6 +140,27 @@ def _mean_alignment(values: np.ndarray, boot, members, level):
 
 
 def run(config: Config, *, verbose: bool = True):
+    """Run the platonic_convergence recipe and write its run folder.
+
+    Parameters
+    ----------
+    config : Config
+        The recipe's configuration.
+    verbose : bool, default True
+        Print progress and the result table.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<config.out>/platonic_convergence/<timestamp>/`` with config.json, metrics.json, report.md and figures.
+
+    Raises
+    ------
+    ValidationError
+        For an invalid configuration.
+    DataNotAvailableError
+        If the corpus or an encoder's package is missing.
+    """
     t_start, cpu_start = time.perf_counter(), time.process_time()
     if config.decoder_layer not in config.decoder_layers:
         raise ValidationError(f"decoder_layer {config.decoder_layer} must be one of decoder_layers {config.decoder_layers}")

@@ -58,6 +58,20 @@ def run_layer_sweeps(texts, config, timings: dict) -> dict:
 
 
 def plot_layer_sweeps(run_dir, sweeps: dict) -> list:
+    """One heatmap PNG per layer sweep (:func:`align.layers.plot_layer_grid`).
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Output folder.
+    sweeps : dict
+        ``{"A:B": sweep_grid result}``.
+
+    Returns
+    -------
+    list of str
+        The file names written.
+    """
     pngs = []
     for key, res in sweeps.items():
         name = "layers_" + key.replace(":", "_vs_") + ".png"
@@ -67,6 +81,17 @@ def plot_layer_sweeps(run_dir, sweeps: dict) -> list:
 
 
 def best_layer_rows(sweeps: dict) -> list:
+    """One table row per sweep: the best layer pair, its CI and p-values, the null quantiles, the last layers.
+
+    Parameters
+    ----------
+    sweeps : dict
+        ``{"A:B": sweep_grid result}``.
+
+    Returns
+    -------
+    list of dict
+    """
     rows = []
     for key, r in sweeps.items():
         b = r["best"]

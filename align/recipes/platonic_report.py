@@ -11,6 +11,18 @@ METRIC_TITLES = {"mutual_knn": "mutual kNN", "cka": "linear CKA", "unbiased_cka"
 
 
 def heatmap(path, names, values, p_values, title):
+    """Write an m x m heatmap of one metric between models; cells with p < 0.05 are starred.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        PNG file.
+    names : list of str
+        Model names (rows and columns).
+    values, p_values : list of list
+        m x m values and permutation p-values (None on the diagonal).
+    title : str
+    """
     plt = pyplot()
     V = np.array([[np.nan if v is None else v for v in row] for row in values], float)
     m = len(names)
@@ -32,6 +44,19 @@ def heatmap(path, names, values, p_values, title):
 
 
 def trend_plot(path, summary, members, control):
+    """Write mean alignment against model size and against competence, one panel per metric.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        PNG file.
+    summary : dict
+        The run's summary.
+    members : list of int
+        Indices of the trained (non-control) models.
+    control : list of int
+        Indices of the random-init controls.
+    """
     plt = pyplot()
     names = summary["names"]
     metrics = list(summary["mean_alignment"])
@@ -79,6 +104,24 @@ def trend_plot(path, summary, members, control):
 
 
 def plot_all(run_dir, summary, members, control) -> list:
+    """Every figure of a platonic-convergence run.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Output folder.
+    summary : dict
+        The run's summary.
+    members : list of int
+        Indices of the trained (non-control) models.
+    control : list of int
+        Indices of the random-init controls.
+
+    Returns
+    -------
+    list of str
+        The file names written.
+    """
     pngs = []
     for metric, res in summary["matrices"].items():
         name = f"heatmap_{metric}.png"
@@ -111,6 +154,23 @@ def _verdict(t: dict, key: str) -> str:
 
 
 def render_report(summary, config, pngs, terminal: bool = False) -> str:
+    """report.md (or the terminal summary) of a platonic-convergence run.
+
+    Parameters
+    ----------
+    summary : dict
+        The run's summary.
+    config : Config
+        The run's configuration.
+    pngs : list of str
+        Figure file names.
+    terminal : bool, default False
+        Plain text for the terminal instead of Markdown with figures.
+
+    Returns
+    -------
+    str
+    """
     names = summary["names"]
     models = list(summary["sizes_millions"])
     comp = summary["competence"]["per_model"]

@@ -49,6 +49,11 @@ NAME = "semantic_hub"
 
 @dataclass
 class Config:
+    """Configuration of the semantic_hub recipe; every field is a ``--set key=value`` override.
+
+    The comment after each field says what it sets; :func:`run` checks the values.
+    """
+
     language: str = "ny"
     model: str = "smollm2-135m"
     control: str = "smollm2-135m-random"  # "" skips the random-init control
@@ -250,6 +255,27 @@ def _check(config: Config):
 
 
 def run(config: Config, *, verbose: bool = True):
+    """Run the semantic_hub recipe and write its run folder.
+
+    Parameters
+    ----------
+    config : Config
+        The recipe's configuration.
+    verbose : bool, default True
+        Print progress and the result table.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<config.out>/semantic_hub/<timestamp>/`` with config.json, metrics.json, report.md and figures.
+
+    Raises
+    ------
+    ValidationError
+        For an invalid configuration.
+    DataNotAvailableError
+        If the parallel corpus or the decoder's package is missing.
+    """
     t_start, c_start = time.perf_counter(), time.process_time()
     _check(config)
     corpus = bible_parallel(config.language)

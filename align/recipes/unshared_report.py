@@ -41,6 +41,20 @@ def method_table(runs: list, config) -> list:
 
 
 def ratio(table: list, ceiling: dict):
+    """Best method's top-1 as a fraction of the supervised ceiling's.
+
+    Parameters
+    ----------
+    table : list of dict
+        Method rows (``top1`` None for failed methods).
+    ceiling : dict
+        The ceiling's scores.
+
+    Returns
+    -------
+    float or None
+        None when no method succeeded or the ceiling's top-1 is 0.
+    """
     ok = [r["top1"] for r in table if r.get("top1") is not None]
     return float(max(ok) / ceiling["top1"]) if ok and ceiling["top1"] > 0 else None
 
@@ -67,6 +81,19 @@ def selection_summary(runs: list, criterion: str) -> dict:
 
 
 def curve_summary(curve: list, ceiling: dict) -> list:
+    """The pool-size curve: mean top-1, mean rank and fit time over seeds at each pool size.
+
+    Parameters
+    ----------
+    curve : list of dict
+        Runs of the best method at each pool size.
+    ceiling : dict
+        The ceiling's scores.
+
+    Returns
+    -------
+    list of dict
+    """
     rows = []
     for n in sorted({r["n_pool"] for r in curve}):
         rs = [r for r in curve if r["n_pool"] == n and "top1" in r]
@@ -82,6 +109,17 @@ def curve_summary(curve: list, ceiling: dict) -> list:
 
 
 def table_rows(metrics: dict) -> list:
+    """Terminal table rows: the ceiling first, then each method (failed ones with their error).
+
+    Parameters
+    ----------
+    metrics : dict
+        The run's metrics.
+
+    Returns
+    -------
+    list of dict
+    """
     c = metrics["ceiling"]
     rows = [{"method": c["method"] + " [ceiling]", "top1": c["top1"],
              "top1_ci": f"{c['ci']['top1']['low']:.3f}–{c['ci']['top1']['high']:.3f}",
@@ -157,6 +195,22 @@ def plots(metrics: dict, run_dir, config) -> list:
 
 
 def render(config, metrics: dict, figures: list) -> str:
+    """report.md of an align_unshared run.
+
+    Parameters
+    ----------
+    config : Config
+        The run's configuration.
+    metrics : dict
+        The run's metrics.
+    figures : list of str
+        Figure file names.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
     c, sel, d = metrics["ceiling"], metrics["selection"], metrics["disjoint"]
     out = [f"# Aligning unshared sets: {config.source} → {config.target} ({config.corpus})", "",
            f"Disjoint pools of {metrics['n_pool']} strings per side (verified on the largest split used: "
