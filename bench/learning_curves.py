@@ -44,6 +44,7 @@ COMMON = ["n_eval=1000", "seeds=[0,1,2]", "methods=linear,procrustes,mlp,mlp_rid
 
 
 def curves(names):
+    """Run the paired_vs_unpaired recipe on each named encoder pair; returns ``{name: {run, crossovers, timings}}``."""
     out = {}
     for name in names:
         config = apply_overrides(pvu.Config(), COMMON + PAIRS[name])
@@ -104,6 +105,7 @@ def fit_times(threads_list=(1,), repeat: int = 2, epochs: int = 10):
 
 
 def main():
+    """Command line: learning curves and fit times against scikit-learn/SciPy peers."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pairs", default=",".join(PAIRS), help=f"comma-separated subset of {list(PAIRS)}")
     p.add_argument("--skip-curves", action="store_true")
