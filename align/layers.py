@@ -13,7 +13,7 @@ shared by every cell). :func:`layer_curve` does the same for matched layers only
 layer i of B, e.g. one model reading a text and its translation), with the max-null over the curve.
 
 Preprocessing (:func:`prepare_layer`): z-score every dimension (decoder LLMs have a few outlier
-dimensions whose scale dominates cosine similarity in the middle layers; see RESOURCES.md), then the
+dimensions whose scale dominates cosine similarity in the middle layers), then the
 reference clipping + L2 normalisation of Huh et al. (2024, arXiv 2405.07987),
 :func:`align.metrics.prepare_features`.
 """
