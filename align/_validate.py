@@ -1,14 +1,29 @@
 """Input checks shared by the public functions: one place that turns bad arrays into clear errors."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
-import torch
 
 from .exceptions import ShapeError, ValidationError
 
 
 def is_torch(x) -> bool:
-    return isinstance(x, torch.Tensor)
+    """Whether ``x`` is a torch tensor, without importing torch.
+
+    Parameters
+    ----------
+    x : object
+        Any value.
+
+    Returns
+    -------
+    bool
+        True for a ``torch.Tensor``; a process that has not imported torch holds none, so this
+        module stays importable without torch.
+    """
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def check_matrix(x, name: str = "X", *, min_rows: int = 1, allow_torch: bool = True,
@@ -28,7 +43,7 @@ def check_matrix(x, name: str = "X", *, min_rows: int = 1, allow_torch: bool = T
             if not x.is_floating_point():
                 x = x.float()
             _check_size(tuple(x.shape), name, min_rows)
-            if not bool(torch.isfinite(x).all()):
+            if not bool(x.isfinite().all()):
                 raise ValidationError(f"{name} contains NaN or inf values")
             return x
     try:
@@ -54,6 +69,20 @@ def _check_size(shape, name, min_rows):
 
 
 def check_paired(X, Y, names=("X", "Y")):
+    """Check that ``X`` and ``Y`` have the same number of rows (row i of X pairs with row i of Y).
+
+    Parameters
+    ----------
+    X, Y : array-like or torch.Tensor
+        Matrices with a ``shape``.
+    names : tuple of str, default ("X", "Y")
+        Their names in the message.
+
+    Raises
+    ------
+    ShapeError
+        If the row counts differ.
+    """
     if X.shape[0] != Y.shape[0]:
         raise ShapeError(
             f"{names[0]} and {names[1]} must have the same number of rows (paired); "
@@ -61,6 +90,27 @@ def check_paired(X, Y, names=("X", "Y")):
 
 
 def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
+    """An integer ``>= minimum`` (bool is refused).
+
+    Parameters
+    ----------
+    value : object
+        The value to check.
+    name : str
+        Its name in the message.
+    minimum : int, default 1
+        Smallest accepted value.
+
+    Returns
+    -------
+    int
+        ``int(value)``.
+
+    Raises
+    ------
+    ValidationError
+        If ``value`` is not an integer or is below ``minimum``.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValidationError(f"{name} must be an integer >= {minimum}; got {value!r}")
     if value < minimum:
@@ -69,12 +119,52 @@ def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
 
 
 def check_choice(value, name: str, choices):
+    """``value`` if it is one of ``choices``.
+
+    Parameters
+    ----------
+    value : object
+        The value to check.
+    name : str
+        Its name in the message.
+    choices : collection
+        Accepted values.
+
+    Returns
+    -------
+    object
+        ``value`` unchanged.
+
+    Raises
+    ------
+    ValidationError
+        If ``value`` is not in ``choices``.
+    """
     if value not in choices:
         raise ValidationError(f"{name} must be one of {sorted(choices)}; got {value!r}")
     return value
 
 
 def check_texts(texts, name: str = "texts") -> list[str]:
+    """A non-empty list of strings.
+
+    Parameters
+    ----------
+    texts : iterable of str
+        The texts (a single string is refused).
+    name : str, default "texts"
+        Its name in the message.
+
+    Returns
+    -------
+    list of str
+        ``list(texts)``.
+
+    Raises
+    ------
+    ValidationError
+        For a single string, a non-iterable, an empty input or a non-string item.
+    """
     if isinstance(texts, str):
         raise ValidationError(f"{name} must be a list of strings, not a single string")
     try:

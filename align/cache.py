@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -19,15 +18,24 @@ from ._validate import check_texts
 from .embeddings import EmbeddingSet
 from .encoders import Encoder, load_encoder
 from .exceptions import CorruptFileError, ShapeError, ValidationError
+from .io import cache_root
 
-
-def cache_root() -> Path:
-    """``$ALIGN_CACHE`` if set, else ``~/.cache/align`` (created on first write)."""
-    root = os.environ.get("ALIGN_CACHE")
-    return Path(root).expanduser() if root else Path.home() / ".cache" / "align"
+__all__ = ["cache_root", "cache_key", "embed", "embed_layers", "texts_digest"]
 
 
 def texts_digest(texts: list[str]) -> str:
+    """SHA-256 of ``texts`` in order (each text length-prefixed, so boundaries count).
+
+    Parameters
+    ----------
+    texts : list of str
+        The texts.
+
+    Returns
+    -------
+    str
+        Hex digest; part of the cache key.
+    """
     h = hashlib.sha256()
     for t in texts:
         b = t.encode("utf-8")
@@ -37,6 +45,24 @@ def texts_digest(texts: list[str]) -> str:
 
 
 def cache_key(fingerprint: str, layer, pooling: str, digest: str) -> str:
+    """Content address of one cache entry.
+
+    Parameters
+    ----------
+    fingerprint : str
+        :meth:`EncoderInfo.fingerprint` of the encoder (name and package versions).
+    layer : int or None
+        Hidden-state layer (None: the encoder's own output).
+    pooling : str
+        Pooling of per-layer states.
+    digest : str
+        :func:`texts_digest` of the texts.
+
+    Returns
+    -------
+    str
+        32 hex characters.
+    """
     blob = json.dumps({"model": fingerprint, "layer": layer, "pooling": pooling, "texts": digest},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]

@@ -5,7 +5,15 @@ import argparse
 import os
 import sys
 
+from . import corpora
+from .cache import embed
+from .cli_compare import add_compare_parser
+from .cli_translate import add_commands as add_translate_commands
+from .encoders import list_encoders
 from .exceptions import AlignError, ValidationError
+from .recipes import get_recipe
+from .recipes.common import apply_overrides
+from .report import text_table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -16,8 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def cmd_models(args) -> int:
-    from .encoders import list_encoders
-    from .report import text_table
+    """``align models [--long]``: print the encoder registry as a table; returns the exit code 0."""
     rows = [{"name": e.name, "family": e.family, "kind": e.kind, "dim": e.dim,
              "layers": "-" if e.n_layers is None else e.n_layers,
              "installed": "yes" if e.installed else "no", "description": e.description}
@@ -28,7 +35,6 @@ def cmd_models(args) -> int:
 
 
 def _read_texts(args):
-    from . import corpora
     if args.file:
         try:
             with open(args.file, encoding="utf-8") as f:
@@ -49,7 +55,24 @@ def _read_texts(args):
 
 
 def cmd_embed(args) -> int:
-    from .cache import embed
+    """``align embed``: embed a packaged corpus or a text file and save an EmbeddingSet.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``model``, ``corpus`` or ``file``, ``limit``, ``layer``, ``pooling``, ``device``,
+        ``no_cache``, ``out``.
+
+    Returns
+    -------
+    int
+        Exit code 0.
+
+    Raises
+    ------
+    ValidationError
+        For a bad ``--limit``, ``--out`` suffix, unreadable file or no texts.
+    """
     if args.limit is not None and args.limit < 1:
         raise ValidationError(f"--limit must be >= 1; got {args.limit}")
     if not args.out.endswith((".safetensors", ".npz")):
@@ -68,8 +91,7 @@ def cmd_embed(args) -> int:
 
 
 def cmd_recipe(args) -> int:
-    from .recipes import get_recipe
-    from .recipes.common import apply_overrides
+    """``align recipe NAME [--set key=value ...]``: run a recipe with config overrides; returns 0."""
     module = get_recipe(args.name)
     config = apply_overrides(module.Config(), args.set)
     module.run(config)
@@ -77,6 +99,13 @@ def cmd_recipe(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``align`` argument parser with every sub-command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parse errors print one line and exit with code 2.
+    """
     p = _Parser(prog="align", description="Align the representation spaces of different models.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -98,9 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="output file: .safetensors or .npz (+ .json sidecar)")
     e.set_defaults(func=cmd_embed)
 
-    from .cli_compare import add_compare_parser
     add_compare_parser(sub)
-    from .cli_translate import add_commands as add_translate_commands
     add_translate_commands(sub)  # fit, translate, evaluate
 
     r = sub.add_parser("recipe", help="run a recipe; writes runs/<recipe>/<timestamp>/")
@@ -137,6 +164,19 @@ def recipe_flags_to_sets(argv: list) -> list:
 
 
 def main(argv=None) -> int:
+    """Entry point of the ``align`` command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit code: 0 on success, 2 for an :class:`~align.AlignError` (one line on stderr) or a
+        usage error, 130 when interrupted.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     argv = recipe_flags_to_sets(list(sys.argv[1:] if argv is None else argv))

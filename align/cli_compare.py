@@ -8,7 +8,10 @@ import json
 
 import numpy as np
 
+from .embeddings import EmbeddingSet
 from .exceptions import ValidationError
+from .metrics import SIMILARITY, prepare_features
+from .metrics.stats import bootstrap_metric, permutation_test
 
 KNN_METRICS = ("mutual_knn", "cycle_knn", "cknna")
 
@@ -31,7 +34,18 @@ def pair_by_id(a, b):
 
 
 def add_compare_parser(sub):
-    from .metrics import SIMILARITY
+    """Register the ``compare`` sub-command.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``align`` parser's sub-command collection.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``compare`` parser.
+    """
     c = sub.add_parser("compare", help="representation similarity of two embedding files (rows paired by id)")
     c.add_argument("a", help="EmbeddingSet file (.safetensors or .npz, with its .json sidecar)")
     c.add_argument("b", help="second EmbeddingSet file; same ids as A, any order")
@@ -52,10 +66,23 @@ def add_compare_parser(sub):
 
 
 def cmd_compare(args) -> int:
-    from .embeddings import EmbeddingSet
-    from .metrics import prepare_features
-    from .metrics.stats import bootstrap_metric, permutation_test
-    from .metrics.similarity import SIMILARITY
+    """``align compare A B``: one similarity value, optionally with a permutation null and a bootstrap CI.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``compare`` arguments.
+
+    Returns
+    -------
+    int
+        Exit code 0 (the result is printed, as text or JSON).
+
+    Raises
+    ------
+    ValidationError
+        For negative ``--permutations``/``--bootstrap`` or ids that do not pair.
+    """
     if args.permutations < 0 or args.bootstrap < 0:
         raise ValidationError("--permutations and --bootstrap must be >= 0")
     a, b = EmbeddingSet.load(args.a), EmbeddingSet.load(args.b)

@@ -14,18 +14,22 @@ from pathlib import Path
 
 import numpy as np
 
+from .base import BaseAligner
+from .embeddings import EmbeddingSet
 from .exceptions import CorruptFileError, ShapeError, ValidationError
+from .io import atomic_write_json
+from .metrics import translation_ci, translation_items
+from .report import text_table
+from .supervised import LinearTranslator, MLPTranslator, ProcrustesTranslator
 
 FIT_INFO = "fit_info.json"
 
 
 def _methods():
-    from .supervised import LinearTranslator, MLPTranslator, ProcrustesTranslator
     return {"linear": LinearTranslator, "procrustes": ProcrustesTranslator, "mlp": MLPTranslator}
 
 
 def _load_set(path, role):
-    from .embeddings import EmbeddingSet
     if not Path(path).exists():
         raise ValidationError(f"--{role}: {path} does not exist")
     return EmbeddingSet.load(path)
@@ -72,6 +76,23 @@ def _describe(es, path):
 
 
 def cmd_fit(args) -> int:
+    """``align fit``: fit a supervised translator on rows paired by id and save it with ``fit_info.json``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``fit`` arguments (source, target, method, param, pairs, seed, intersect, out).
+
+    Returns
+    -------
+    int
+        Exit code 0.
+
+    Raises
+    ------
+    ValidationError
+        For a bad ``--pairs`` or ``--param``, or ids that do not pair.
+    """
     source, target = _load_set(args.source, "source"), _load_set(args.target, "target")
     X, Y, ids = pair_by_id(source, target, intersect=args.intersect)
     if args.pairs is not None:
@@ -92,7 +113,6 @@ def cmd_fit(args) -> int:
     model.fit(X, Y)
     fit_s = time.perf_counter() - t0
     out = model.save(args.out)
-    from .io import atomic_write_json
     atomic_write_json(Path(out) / FIT_INFO, {
         "method": args.method, "params": model.get_params(), "seed": args.seed, "n_pairs": len(ids),
         "fit_s": round(fit_s, 3), "source": _describe(source, args.source),
@@ -103,7 +123,6 @@ def cmd_fit(args) -> int:
 
 
 def _load_model(folder):
-    from .base import BaseAligner
     model = BaseAligner.load(folder)
     info_path = Path(folder) / FIT_INFO
     info = {}
@@ -129,7 +148,23 @@ def _note_model(info, es, role):
 
 
 def cmd_translate(args) -> int:
-    from .embeddings import EmbeddingSet
+    """``align translate``: map an EmbeddingSet through a saved translator and save the result.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``translate`` arguments (model, input, out).
+
+    Returns
+    -------
+    int
+        Exit code 0.
+
+    Raises
+    ------
+    ShapeError
+        If the input's dimension is not the model's input dimension.
+    """
     model, info = _load_model(args.model)
     es = _load_set(args.input, "input")
     _check_dims(model, es.vectors, args.input)
@@ -146,8 +181,27 @@ def cmd_translate(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .metrics import translation_ci, translation_items
-    from .report import text_table
+    """``align evaluate``: retrieval scores of a saved translator on paired files, with bootstrap CIs.
+
+    Training ids recorded in ``fit_info.json`` are left out unless ``--include-train``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``evaluate`` arguments.
+
+    Returns
+    -------
+    int
+        Exit code 0 (a table is printed; ``--json`` also writes the scores).
+
+    Raises
+    ------
+    ShapeError
+        If the files' dimensions do not match the model.
+    ValidationError
+        If fewer than two rows remain, or ``--ks`` is malformed.
+    """
     model, info = _load_model(args.model)
     source, target = _load_set(args.source, "source"), _load_set(args.target, "target")
     X, Y, ids = pair_by_id(source, target, intersect=args.intersect)
@@ -178,7 +232,6 @@ def cmd_evaluate(args) -> int:
           + f"; chance top-1 = {1 / gallery:.4f}")
     print(text_table(rows, ["metric", "value", "ci95_low", "ci95_high"]))
     if args.json:
-        from .io import atomic_write_json
         atomic_write_json(args.json, {"model": str(args.model), "n_items": len(ids), "gallery_size": gallery,
                                       "excluded_train": excluded, "scores": ci})
         print(f"wrote {args.json}")

@@ -46,6 +46,17 @@ class Corpus:
         return len(self.texts)
 
     def subset(self, index) -> "Corpus":
+        """Rows ``index`` as a new corpus (same name and meta).
+
+        Parameters
+        ----------
+        index : array-like of int
+            Row positions.
+
+        Returns
+        -------
+        Corpus
+        """
         idx = np.asarray(index, dtype=np.int64)
         pick = lambda seq: None if seq is None else [seq[i] for i in idx]  # noqa: E731
         return Corpus(self.name, pick(self.ids), pick(self.texts), pick(self.labels), dict(self.meta))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from safetensors.numpy import load_file, save_file
 
 from ._validate import check_matrix
 from .exceptions import CorruptFileError, ShapeError, ValidationError
@@ -59,6 +60,7 @@ class EmbeddingSet:
 
     @property
     def dim(self) -> int:
+        """Vector dimension (columns of ``vectors``)."""
         return self.vectors.shape[1]
 
     def subset(self, index) -> "EmbeddingSet":
@@ -84,7 +86,6 @@ class EmbeddingSet:
             raise ValidationError(f"EmbeddingSet files end in {' or '.join(_SUFFIXES)}; got {path.name!r}")
         vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
         if path.suffix == ".safetensors":
-            from safetensors.numpy import save_file
             atomic_write(path, lambda tmp: save_file({"vectors": vectors}, tmp), ".safetensors")
         else:
             atomic_write(path, lambda tmp: _save_npz(tmp, vectors), ".npz")
@@ -143,7 +144,6 @@ def _save_npz(tmp, vectors):
 
 def _read_vectors(path: Path) -> np.ndarray:
     if path.suffix == ".safetensors":
-        from safetensors.numpy import load_file
         return load_file(str(path))["vectors"]
     with np.load(path, allow_pickle=False) as z:
         return np.array(z["vectors"])

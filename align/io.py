@@ -7,8 +7,37 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
+
+def cache_root() -> Path:
+    """Root folder of align's on-disk cache (embeddings, unpacked model files).
+
+    Returns
+    -------
+    pathlib.Path
+        ``$ALIGN_CACHE`` if set (``~`` expanded), else ``~/.cache/align``. The folder is not
+        created here; writers create it on first write.
+    """
+    root = os.environ.get("ALIGN_CACHE")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "align"
+
 
 def sha256_file(path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, read in chunks.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        File to hash.
+    chunk : int, default 1 MiB
+        Bytes read at a time.
+
+    Returns
+    -------
+    str
+        Hex digest.
+    """
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while True:
@@ -24,6 +53,20 @@ def atomic_write(path, write_fn, suffix: str = "") -> None:
 
     The temp file lives in the destination folder so the rename is atomic: a process killed
     mid-write leaves at most a stray ``.tmp-*`` file, never a truncated ``path``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Destination; its parent folders are created.
+    write_fn : callable
+        ``write_fn(tmp_path)`` writes the whole content to ``tmp_path``.
+    suffix : str, default ""
+        Suffix of the temp file (some writers choose the format from it).
+
+    Raises
+    ------
+    BaseException
+        Whatever ``write_fn`` raises; the temp file is removed and ``path`` is left unchanged.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +86,20 @@ def atomic_write(path, write_fn, suffix: str = "") -> None:
 
 
 def atomic_write_json(path, obj) -> None:
+    """Write ``obj`` as indented UTF-8 JSON to ``path`` atomically (see :func:`atomic_write`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Destination file.
+    obj : object
+        JSON-serialisable data; NumPy scalars/arrays and paths are converted.
+
+    Raises
+    ------
+    TypeError
+        If ``obj`` holds a value that cannot be serialised.
+    """
     def write(tmp):
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(obj, f, indent=1, ensure_ascii=False, default=_json_default)
@@ -50,7 +107,6 @@ def atomic_write_json(path, obj) -> None:
 
 
 def _json_default(o):
-    import numpy as np
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):

@@ -13,7 +13,7 @@ shared by every cell). :func:`layer_curve` does the same for matched layers only
 layer i of B, e.g. one model reading a text and its translation), with the max-null over the curve.
 
 Preprocessing (:func:`prepare_layer`): z-score every dimension (decoder LLMs have a few outlier
-dimensions whose scale dominates cosine similarity in the middle layers; see RESOURCES.md), then the
+dimensions whose scale dominates cosine similarity in the middle layers), then the
 reference clipping + L2 normalisation of Huh et al. (2024, arXiv 2405.07987),
 :func:`align.metrics.prepare_features`.
 """
@@ -23,8 +23,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import check_matrix, check_positive_int
+from ._validate import check_matrix, check_positive_int, check_texts
+from .cache import embed_layers
+from .encoders import Encoder, load_encoder
 from .exceptions import ShapeError, ValidationError
+from .metrics import prepare_features
+from .metrics.stats import ci_from_boot, layer_grid_test, paired_similarity
+from .report import pyplot
 
 KNN_METRICS = ("mutual_knn", "cycle_knn", "cknna")
 
@@ -55,7 +60,6 @@ def zscore_columns(X) -> np.ndarray:
 
 def prepare_layer(X, *, zscore: bool = True, clip: float = 0.95) -> np.ndarray:
     """z-score the columns (optional), then clip at the ``clip`` quantile of |x| and L2-normalise rows."""
-    from .metrics import prepare_features
     X = zscore_columns(X) if zscore else check_matrix(X, "X", allow_torch=False)
     return prepare_features(X, q=clip)
 
@@ -82,8 +86,6 @@ def layer_features(texts, model, *, layers="all", pooling=None, zscore: bool = T
     ``model``: a registered encoder name or an Encoder object (reuses loaded weights). ``layers``:
     ``"all"`` (hidden states 0..L; ``[None]`` for single-output encoders) or a list of ints.
     """
-    from .cache import embed_layers
-    from .encoders import Encoder, load_encoder
     enc = model if isinstance(model, Encoder) else load_encoder(model, device=device)
     layer_ids = _layer_list(enc, layers)
     sets = embed_layers(texts, enc, layers=layer_ids, pooling=pooling, cache=cache, show_progress=show_progress)
@@ -133,7 +135,6 @@ def sweep_grid(feats_a, feats_b, *, metric="mutual_knn", k: int = 10, n_permutat
         resamples whose best cell is the same), max_low / max_high (CI of the grid maximum itself)},
         ``null_max`` and ``null_cell`` (summaries: mean, q95, ...), ``n``, ``n_permutations``, ``n_boot``.
     """
-    from .metrics.stats import ci_from_boot, layer_grid_test, paired_similarity
     sets_a, ids_a = _as_sets(feats_a, "feats_a")
     sets_b, ids_b = _as_sets(feats_b, "feats_b")
     n = _check_rows(sets_a, sets_b)
@@ -178,7 +179,6 @@ def layer_sweep(texts, model_a, model_b, *, texts_b=None, metric="mutual_knn", k
     >>> res = layer_sweep(texts, "smollm2-135m", "minilm-l6")          # doctest: +SKIP
     >>> res["best"]   # {'layer_a': 9, 'layer_b': 6, 'value': 0.31, 'p_corrected': 0.005, ...}  # doctest: +SKIP
     """
-    from ._validate import check_texts
     texts = check_texts(texts)
     texts_b = texts if texts_b is None else check_texts(texts_b, "texts_b")
     if len(texts_b) != len(texts):
@@ -203,7 +203,6 @@ def layer_curve(feats_a, feats_b, *, metric="mutual_knn", k: int = 10, n_permuta
     "null_mean", "null_q95", "best_layer", "p_max" (best layer against the max-null), "boot" (B, L)
     array or None, "null_max"}``.
     """
-    from .metrics.stats import ci_from_boot, paired_similarity
     sets_a, ids = _as_sets(feats_a, "feats_a")
     sets_b, _ = _as_sets(feats_b, "feats_b")
     if len(sets_a) != len(sets_b):
@@ -244,7 +243,6 @@ def retrieval_curve(feats_a, feats_b, *, n_permutations: int = 200, boot_indices
     Returns ``{"a_to_b": curve, "b_to_a": curve}``, each ``{"values", "low", "high", "p_values",
     "null_q95", "best_layer", "p_max", "boot" (B, L), "hits" (L, n)}``.
     """
-    from .metrics.stats import ci_from_boot
     sets_a, ids = _as_sets(feats_a, "feats_a")
     sets_b, _ = _as_sets(feats_b, "feats_b")
     if len(sets_a) != len(sets_b):
@@ -301,9 +299,7 @@ def plot_layer_grid(result: dict, path, *, title: str | None = None, xlabel: str
                     ylabel: str | None = None):
     """Heatmap of a :func:`sweep_grid` result (rows: layers of A, columns: layers of B); the best
     cell is outlined and annotated with its corrected p-value. Writes a PNG to ``path``."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     G = np.array(result["grid"], float)
     la, lb = G.shape
     fig, ax = plt.subplots(figsize=(min(3 + 0.45 * lb, 14), min(2.5 + 0.25 * la, 12)))

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from ._validate import check_choice, check_matrix, check_positive_int, check_texts
+from .encoders import Encoder, load_encoder
 from .exceptions import NotFittedError, ShapeError, ValidationError
 
 
@@ -66,7 +67,6 @@ class LogitLens:
     @classmethod
     def from_encoder(cls, name="smollm2-135m", *, device: str = "auto", **kwargs) -> "LogitLens":
         """Build from a registered decoder (a name, or an Encoder object whose loaded weights are shared)."""
-        from .encoders import Encoder, load_encoder
         enc = name if isinstance(name, Encoder) else load_encoder(name, device=device)
         if not hasattr(enc, "causal_lm"):
             raise ValidationError(f"encoder {enc.name!r} is not a decoder LLM; the logit lens needs an LM head")
@@ -297,6 +297,31 @@ class SemanticCalibrator:
         return H + (H @ self.U_) @ self.V_ + self.c_
 
     def fit(self, H, labels, head_weight, label_tokens):
+        """Fit the low-rank calibration on hidden states with known labels.
+
+        Parameters
+        ----------
+        H : array-like, shape (n, d)
+            Hidden states.
+        labels : array-like of int, shape (n,)
+            Index into ``label_tokens`` of each row's label.
+        head_weight : array-like, shape (V, d)
+            The LM head (unembedding) matrix.
+        label_tokens : array-like of int, shape (n_labels,)
+            Token id of each label, at least two.
+
+        Returns
+        -------
+        SemanticCalibrator
+            ``self``.
+
+        Raises
+        ------
+        ShapeError
+            If ``labels`` or ``head_weight`` do not match ``H``.
+        ValidationError
+            For fewer than two label tokens or labels out of range.
+        """
         H = check_matrix(H, "H", allow_torch=False)
         y = np.asarray(labels)
         if y.shape != (H.shape[0],):
@@ -332,6 +357,23 @@ class SemanticCalibrator:
         return self
 
     def transform(self, H) -> np.ndarray:
+        """Calibrated hidden states ``H + H U V + c``.
+
+        Parameters
+        ----------
+        H : array-like, shape (n, d)
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, d), float32
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        ShapeError
+            If ``H`` has another width than the fitted one.
+        """
         if not hasattr(self, "basis_"):
             raise NotFittedError("SemanticCalibrator is not fitted yet; call fit first")
         H = check_matrix(H, "H", allow_torch=False)
@@ -340,5 +382,15 @@ class SemanticCalibrator:
         return self._map(H).numpy()
 
     def predict(self, H) -> np.ndarray:
+        """Label index of the nearest label basis vector to each calibrated row.
+
+        Parameters
+        ----------
+        H : array-like, shape (n, d)
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,), int64
+        """
         Z = torch.as_tensor(self.transform(H))
         return torch.cdist(Z, self.basis_).argmin(1).numpy()

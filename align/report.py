@@ -6,7 +6,23 @@ import json
 import platform
 from pathlib import Path
 
+import numpy
+
 from .io import atomic_write, atomic_write_json
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (figures go to files only).
+
+    Returns
+    -------
+    module
+        ``matplotlib.pyplot``.
+    """
+    import matplotlib  # lazy: matplotlib is slow to import and only figure writers need it
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt  # lazy: see above
+    return plt
 
 
 def new_run_dir(root, recipe: str) -> Path:
@@ -24,19 +40,49 @@ def new_run_dir(root, recipe: str) -> Path:
 
 
 def environment() -> dict:
-    import numpy
-    import torch
+    """Versions and hardware of this run (Python, platform, torch, NumPy, CUDA, threads, time).
+
+    Returns
+    -------
+    dict
+    """
+    import torch  # lazy: report.py stays torch-free (the CLI's `models` table uses it)
     return {"python": platform.python_version(), "platform": platform.platform(), "torch": torch.__version__,
             "numpy": numpy.__version__, "cuda": torch.cuda.is_available(), "threads": torch.get_num_threads(),
             "time": _dt.datetime.now().isoformat(timespec="seconds")}
 
 
 def write_json(path, obj) -> Path:
+    """Write ``obj`` as JSON atomically.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    obj : object
+        JSON-serialisable (NumPy values are converted).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     atomic_write_json(path, obj)
     return Path(path)
 
 
 def write_text(path, text: str) -> Path:
+    """Write ``text`` (UTF-8) atomically.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    text : str
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     def write(tmp):
         Path(tmp).write_text(text, encoding="utf-8")
     atomic_write(path, write)
@@ -44,12 +90,38 @@ def write_text(path, text: str) -> Path:
 
 
 def fmt(value, digits: int = 3) -> str:
+    """A table cell: floats with ``digits`` decimals, anything else through ``str``.
+
+    Parameters
+    ----------
+    value : object
+    digits : int, default 3
+
+    Returns
+    -------
+    str
+    """
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
 
 
 def markdown_table(rows: list[dict], columns: list[str], headers: list[str] | None = None) -> str:
+    """A Markdown table of ``rows``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One dict per row; missing keys give empty cells.
+    columns : list of str
+        Keys to show, in order.
+    headers : list of str, optional
+        Column titles (default: the keys).
+
+    Returns
+    -------
+    str
+    """
     headers = headers or columns
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(columns)]
     for row in rows:
@@ -73,4 +145,14 @@ def _is_number(v) -> bool:
 
 
 def load_json(path):
+    """Read a JSON file (UTF-8).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    object
+    """
     return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -17,6 +17,22 @@ from .exceptions import ValidationError
 
 @dataclass
 class Problem:
+    """A planted alignment problem.
+
+    Attributes
+    ----------
+    X : numpy.ndarray, shape (n_x, d_x)
+        Source vectors.
+    Y : numpy.ndarray, shape (n_y, d_y)
+        Target vectors.
+    pairs : numpy.ndarray of int, shape (m, 2)
+        ``(row of X, row of Y)`` of the rows that correspond.
+    W : numpy.ndarray or None
+        The planted map, where there is one.
+    meta : dict
+        The generator's parameters.
+    """
+
     X: np.ndarray
     Y: np.ndarray
     pairs: np.ndarray

@@ -4,6 +4,7 @@ Import it after deciding on ``THP_MEM_ALLOC_ENABLE`` (the scripts set it before 
 """
 from __future__ import annotations
 
+import os
 import time
 
 import torch
@@ -22,12 +23,12 @@ def set_threads(n) -> None:
         return
     torch.set_num_threads(n)
     try:
-        import threadpoolctl
+        import threadpoolctl  # lazy: optional dependency
         threadpoolctl.threadpool_limits(n)
     except ImportError:
         pass
     try:
-        import faiss
+        import faiss  # lazy: optional dependency
         faiss.omp_set_num_threads(n)
     except ImportError:
         pass
@@ -96,7 +97,6 @@ def add_common_args(ap) -> None:
 
 def apply_common_args(args) -> str:
     """Apply ``--threads`` and ``--cpu-time``; returns the settings line the scripts print."""
-    import os
     set_threads(args.threads)
     use_cpu_time(args.cpu_time)
     return (f"threads {torch.get_num_threads()}, THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}, "

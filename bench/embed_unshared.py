@@ -10,6 +10,7 @@ from align.recipes.unshared_data import embed_split, unshared_split
 
 
 def main():
+    """Command line: embed the disjoint pools of each size with both models (fills the cache), timing each."""
     p = argparse.ArgumentParser()
     p.add_argument("--corpus", default="kjv")
     p.add_argument("--pools", default="5000,10000,max")

@@ -20,6 +20,7 @@ from align.report import text_table  # noqa: E402
 
 
 def main(argv=None):
+    """Command line: encode the same KJV verses with each installed encoder and print throughput."""
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--n", type=int, default=500)
     p.add_argument("--models", default=None, help="comma-separated names (default: all installed)")

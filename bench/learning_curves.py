@@ -19,6 +19,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from scipy.linalg import orthogonal_procrustes
+from sklearn.linear_model import RidgeCV
+from sklearn.neural_network import MLPRegressor
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -27,6 +31,9 @@ from align.recipes import paired_vs_unpaired as pvu  # noqa: E402
 from align.recipes.common import apply_overrides  # noqa: E402
 from align.recipes.paired_data import load_paired  # noqa: E402
 from align.report import text_table  # noqa: E402
+from align.supervised import LinearTranslator, MLPTranslator, ProcrustesTranslator  # noqa: E402
+from align.supervised.linear import ALPHA_GRID  # noqa: E402
+from align.supervised.mlp import torch_threads  # noqa: E402
 
 PAIRS = {  # different families; glove and smollm2 also differ in dimension
     "minilm-e5": ["source=minilm-l6", "target=e5-small", "n_train=10000", "n_points=7"],
@@ -37,6 +44,7 @@ COMMON = ["n_eval=1000", "seeds=[0,1,2]", "methods=linear,procrustes,mlp,mlp_rid
 
 
 def curves(names):
+    """Run the paired_vs_unpaired recipe on each named encoder pair; returns ``{name: {run, crossovers, timings}}``."""
     out = {}
     for name in names:
         config = apply_overrides(pvu.Config(), COMMON + PAIRS[name])
@@ -55,14 +63,7 @@ def fit_times(threads_list=(1,), repeat: int = 2, epochs: int = 10):
     epochs on both sides (ours: the recipe's MLP, width 256, loss mse+0.1*infonce, a linear skip;
     peer: MLPRegressor, width 256, MSE); the full early-stopped fit is timed on its own.
     """
-    from scipy.linalg import orthogonal_procrustes
-    from sklearn.linear_model import RidgeCV
-    from sklearn.neural_network import MLPRegressor
-    from threadpoolctl import threadpool_limits
 
-    from align.supervised import LinearTranslator, MLPTranslator, ProcrustesTranslator
-    from align.supervised.linear import ALPHA_GRID
-    from align.supervised.mlp import torch_threads
 
     data = load_paired(kjv(), "minilm-l6", "e5-small", n_eval=1000, n_train=10000)
     X, Y = data.X_train, data.Y_train
@@ -104,6 +105,7 @@ def fit_times(threads_list=(1,), repeat: int = 2, epochs: int = 10):
 
 
 def main():
+    """Command line: learning curves and fit times against scikit-learn/SciPy peers."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pairs", default=",".join(PAIRS), help=f"comma-separated subset of {list(PAIRS)}")
     p.add_argument("--skip-curves", action="store_true")

@@ -24,8 +24,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from align.metrics import cka, mutual_knn, self_neighbours  # noqa: E402
+from align.metrics.similarity_knn import mutual_knn_rows  # noqa: E402
+
 METHODS = {
     "cka": ["feature-space", "naive-nxn"],
     "mutual_knn": ["faiss", "screen", "naive-nxn"],
@@ -33,6 +39,10 @@ METHODS = {
 
 
 def make_inputs(n: int, dx: int = 768, dy: int = 384, seed: int = 0):
+    """Two float32 views ``(X (n, dx), Y (n, dy))`` of one 64-d Gaussian latent, rows L2-normalised.
+
+    ``X = tanh(Z A) B + noise`` and ``Y = Z C + noise``: structured neighbourhoods, metrics far from 0 and 1.
+    """
     rng = np.random.default_rng(seed)
     A, B = rng.normal(size=(64, 256)) / 8, rng.normal(size=(256, dx)) / 16
     C = rng.normal(size=(64, dy)) / 8
@@ -56,7 +66,7 @@ def _status(key: str) -> float:
 
 
 def naive_cka(X, Y):
-    import torch
+    """Linear CKA from the two n x n Gram matrices in float64 (the naive peer)."""
     Xt, Yt = torch.from_numpy(X).double(), torch.from_numpy(Y).double()
     K, L = Xt @ Xt.T, Yt @ Yt.T
 
@@ -70,8 +80,7 @@ def naive_cka(X, Y):
 
 
 def naive_mutual_knn(X, Y, k):
-    import torch
-
+    """Mutual kNN from two n x n similarity matrices and torch.topk (the naive peer)."""
     def lists(F):
         Ft = torch.from_numpy(F)
         S = Ft @ Ft.T
@@ -86,8 +95,13 @@ def naive_mutual_knn(X, Y, k):
 
 
 def child(metric: str, method: str, n: int, k: int) -> dict:
-    from align.metrics import cka, mutual_knn, self_neighbours
-    from align.metrics.similarity_knn import mutual_knn_rows
+    """Run one measurement in this (child) process.
+
+    Returns
+    -------
+    dict
+        metric, method, n, wall and CPU seconds, value, peak RSS above the inputs and the inputs' RSS (MB).
+    """
     X, Y = make_inputs(n)
     inputs_mb = _status("VmRSS")
     with open("/proc/self/clear_refs", "w") as f:  # reset the peak-RSS counter (VmHWM)
@@ -108,6 +122,7 @@ def child(metric: str, method: str, n: int, k: int) -> dict:
 
 
 def run_child(metric, method, n, k, timeout):
+    """Run :func:`child` in a fresh process (its own peak memory); an error dict on failure or timeout."""
     cmd = [sys.executable, __file__, "--child", metric, method, str(n), str(k)]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     try:
@@ -120,13 +135,14 @@ def run_child(metric, method, n, k, timeout):
 
 
 def versions() -> str:
-    import faiss
-    import torch
+    """One line of the Python, NumPy, torch and faiss versions."""
+    import faiss  # lazy: optional dependency
     return (f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
             f"faiss {faiss.__version__}")
 
 
 def table(rows) -> str:
+    """The Markdown results table, with the wall-time speed-up over the naive peer."""
     lines = ["| metric | n | method | wall (s) | CPU (s) | peak above inputs (MB) | value | speed-up vs naive (wall) |",
              "|---|---|---|---|---|---|---|---|"]
     naive = {(r["metric"], r["n"]): r["seconds"] for r in rows if r["method"] == "naive-nxn" and "error" not in r}
@@ -143,6 +159,7 @@ def table(rows) -> str:
 
 
 def main(argv=None):
+    """Command line: run the measurements, print the table, optionally append it to bench/RESULTS.md."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="5000,10000,100000")
     p.add_argument("--naive-max", type=int, default=10000, help="largest n for the n x n peers")

@@ -10,6 +10,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -26,7 +27,6 @@ def _isolated_cache(tmp_path_factory):
 
 def pytest_collection_modifyitems(config, items):
     try:
-        import torch
         has_cuda = torch.cuda.is_available()
     except Exception:
         has_cuda = False
@@ -41,7 +41,6 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def one_torch_thread():
     """Tiny problems: a 2-thread pool on a busy machine costs ~100x more than the work itself."""
-    import torch
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

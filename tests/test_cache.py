@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
+import align.embeddings as emb
 from align import embed, embed_layers
 from align.cache import cache_root
 from align.encoders import Encoder, EncoderInfo
@@ -77,7 +78,6 @@ def test_cache_root_from_env(tmp_path, monkeypatch):
 
 def test_killed_write_leaves_no_entry(tmp_path, monkeypatch):
     monkeypatch.setenv("ALIGN_CACHE", str(tmp_path))
-    import align.embeddings as emb
 
     def killed(path, obj):
         raise KeyboardInterrupt  # dies after the vector file, before the sidecar

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from align import EmbeddingSet
-from align.cli import build_parser, main
+from align.cli import build_parser, main, recipe_flags_to_sets
 
 
 def test_models_lists_encoders(capsys):
@@ -57,7 +57,6 @@ def test_argparse_errors_are_one_line():
 
 
 def test_recipe_flags_are_config_overrides():
-    from align.cli import recipe_flags_to_sets
     assert recipe_flags_to_sets(["recipe", "platonic_convergence", "--layers", "all", "--n-texts=500",
                                  "--set", "k=5"]) == \
         ["recipe", "platonic_convergence", "--set", "layers=all", "--set", "n_texts=500", "--set", "k=5"]

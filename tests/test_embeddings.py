@@ -2,7 +2,9 @@ import json
 
 import numpy as np
 import pytest
+from safetensors.numpy import save_file
 
+import align.embeddings
 from align import EmbeddingSet
 from align.exceptions import AlignError, CorruptFileError, ShapeError, ValidationError
 
@@ -92,7 +94,6 @@ def test_tampered_sidecar_is_detected(tmp_path):
 
 def test_not_an_embedding_set(tmp_path):
     other = tmp_path / "other.safetensors"
-    from safetensors.numpy import save_file
     save_file({"w": np.ones((2, 2), np.float32)}, str(other))
     with pytest.raises(CorruptFileError, match="sidecar"):
         EmbeddingSet.load(other)
@@ -112,14 +113,12 @@ def test_bad_save_suffix(tmp_path):
 
 
 def test_failed_save_leaves_no_file(tmp_path, monkeypatch):
-    import safetensors.numpy
-
     def broken(tensors, filename):
         with open(filename, "wb") as f:
             f.write(b"partial")
         raise KeyboardInterrupt  # a run killed mid-write
 
-    monkeypatch.setattr(safetensors.numpy, "save_file", broken)
+    monkeypatch.setattr(align.embeddings, "save_file", broken)
     with pytest.raises(KeyboardInterrupt):
         _set().save(tmp_path / "x.safetensors")
     assert list(tmp_path.iterdir()) == []

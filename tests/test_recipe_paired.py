@@ -7,10 +7,10 @@ import pytest
 from align.base import BaseAligner
 from align.cli import main
 from align.exceptions import ValidationError
+from align.methods import METHODS, get_method, register_method
 from align.recipes import paired_vs_unpaired as pvu
 from align.recipes.common import apply_overrides
 from align.recipes.paired_data import canonical_order
-from align.recipes.translators import METHODS, get_method, register_method
 
 FAST = dict(source="minilm-l3-onnx", target="glove-en-50d", n_train=120, n_eval=80, n_pairs=(10, 40, 120),
             seeds=(0,), mlp_epochs=3, mlp_hidden=32, tsne_points=40, n_boot=200)

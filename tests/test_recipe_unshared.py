@@ -6,9 +6,10 @@ import pytest
 
 from align.cli import main
 from align.exceptions import ValidationError
+from align.methods import build, get_method, parse_spec
 from align.recipes import align_unshared as au
 from align.recipes.common import apply_overrides
-from align.recipes.unshared_methods import build, parse_spec, precision_at_k, reduce_dim
+from align.recipes.unshared_data import precision_at_k, reduce_dim
 
 CHEAP = "StructureMatchingAligner(init=principal_axes;n_components=8;refine_iter=1)"
 FAST = dict(source="minilm-l3-onnx", target="glove-en-50d", n_pool=80, pool_sizes=(60, 80), n_eval=40,
@@ -97,7 +98,6 @@ def test_tiny_real_run(tmp_path):
 
 
 def test_paired_vs_unpaired_accepts_specs():
-    from align.recipes.translators import get_method
     m = get_method("StructureMatchingAligner(init=relative;n_clusters=8)")
     assert not m.needs_pairs
     model = m.factory(seed=4, n_pairs=0, config=None)

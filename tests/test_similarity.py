@@ -7,6 +7,8 @@ from align.exceptions import AlignError, ShapeError, ValidationError
 from align.metrics import (SIMILARITY, cka, cknna, cycle_knn, mutual_knn, prepare_features, rsa, self_neighbours,
                            svcca, unbiased_cka)
 from align.metrics import similarity_base
+from align.metrics import similarity_kernel as sk
+from align.metrics.selfknn import self_knn
 
 import naive_similarity as nv
 
@@ -113,7 +115,6 @@ def test_independent_gaussians_sit_near_the_null():
 
 def test_chunked_feature_space_equals_naive(monkeypatch):
     monkeypatch.setattr(similarity_base, "CHUNK_ROWS", 7)
-    import align.metrics.similarity_kernel as sk
     monkeypatch.setattr(sk, "CHUNK_ROWS", 7)
     X, Y = planted(n=53, offset=3.0)
     assert cka(X, Y) == pytest.approx(nv.cka(X, Y), abs=1e-10)
@@ -221,7 +222,6 @@ def test_other_parameter_checks():
 
 @pytest.mark.parametrize("kind", ["latent", "duplicates"])
 def test_screened_self_knn_is_exact(kind):
-    from align.metrics.selfknn import self_knn
     rng = np.random.default_rng(0)
     n, d = 800, 24
     X = rng.normal(size=(n, 6)) @ rng.normal(size=(6, d)) + 0.3 * rng.normal(size=(n, d))

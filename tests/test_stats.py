@@ -4,7 +4,8 @@ import pytest
 from scipy.stats import kstest
 
 from align.exceptions import ShapeError, ValidationError
-from align.metrics import bootstrap_ci, cka, mutual_knn, paired_permutation_test, rsa, unbiased_cka
+from align.metrics import (SIMILARITY, bootstrap_ci, cka, cycle_knn, mutual_knn, paired_permutation_test, rsa,
+                           unbiased_cka)
 from align.metrics.similarity_scorers import get_scorer
 from align.metrics.stats import (bootstrap_metric, layer_grid_test, paired_similarity, permutation_test,
                                  similarity_matrix)
@@ -41,7 +42,6 @@ def test_permutation_scorer_equals_recomputing_on_permuted_rows():
                        ("cknna", {"k": 4}), ("rsa", {})):
         sc = get_scorer(metric, **kw)
         fast = sc.score(sc.prepare(X), sc.prepare(Y), perm)
-        from align.metrics import SIMILARITY
         assert fast == pytest.approx(SIMILARITY[metric](X, Y[perm], **kw), abs=1e-10), metric
 
 
@@ -149,7 +149,6 @@ def test_similarity_matrix_shape_symmetry_and_shared_resamples():
     assert V[0, 1] == pytest.approx(rsa(X, Y))
     assert m["p_values"][0][0] is None and m["p_values"][0][1] == pytest.approx(0.05)
     assert m["boot"].shape == (30, 3, 3) and m["low"][0][1] < m["high"][0][1]
-    from align.metrics import cycle_knn
     c = similarity_matrix("cycle_knn", [X, Y], metric_kwargs={"k": 3})  # asymmetric: both cells computed
     assert c["values"][0][1] == pytest.approx(cycle_knn(X, Y, k=3))
     assert c["values"][1][0] == pytest.approx(cycle_knn(Y, X, k=3))

@@ -36,6 +36,22 @@ def list_encoders() -> list[EncoderInfo]:
 
 
 def get_info(name: str) -> EncoderInfo:
+    """Registry entry of encoder ``name`` (nothing is loaded).
+
+    Parameters
+    ----------
+    name : str
+        A registered encoder name (``align models``).
+
+    Returns
+    -------
+    EncoderInfo
+
+    Raises
+    ------
+    ModelNotAvailableError
+        For an unknown name.
+    """
     try:
         return _REGISTRY[name][0]
     except (KeyError, TypeError):

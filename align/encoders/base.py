@@ -6,6 +6,7 @@ import importlib.util
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .._validate import check_choice, check_positive_int, check_texts
 from ..exceptions import ModelNotAvailableError, ValidationError
@@ -14,12 +15,23 @@ from ..exceptions import ModelNotAvailableError, ValidationError
 def resolve_device(device: str = "auto") -> str:
     """``"auto"`` → ``"cuda"`` when a GPU is visible, else ``"cpu"``; other values pass through."""
     if device == "auto":
-        import torch
+        import torch  # lazy: the encoder registry stays torch-free until a model is used
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
 
 
 def package_installed(dist: str) -> bool:
+    """Whether distribution ``dist`` is installed (checked without importing it).
+
+    Parameters
+    ----------
+    dist : str
+        Distribution name as on PyPI.
+
+    Returns
+    -------
+    bool
+    """
     try:
         importlib.metadata.distribution(dist)
         return True
@@ -28,6 +40,18 @@ def package_installed(dist: str) -> bool:
 
 
 def package_version(dist: str) -> str:
+    """Installed version of distribution ``dist``.
+
+    Parameters
+    ----------
+    dist : str
+        Distribution name as on PyPI.
+
+    Returns
+    -------
+    str
+        The version, or ``"missing"``.
+    """
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -66,6 +90,7 @@ class EncoderInfo:
 
     @property
     def installed(self) -> bool:
+        """Whether every package that carries the weights is installed."""
         return all(package_installed(p) for p in self.packages)
 
     def fingerprint(self) -> str:
@@ -89,6 +114,7 @@ class Encoder:
 
     @property
     def name(self) -> str:
+        """The registered encoder name."""
         return self.info.name
 
     def __repr__(self) -> str:
@@ -110,6 +136,22 @@ class Encoder:
         return layer
 
     def check_pooling(self, pooling):
+        """Normalise ``pooling``: None means the encoder's first (default) pooling.
+
+        Parameters
+        ----------
+        pooling : str or None
+            One of ``info.poolings``.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        ValidationError
+            For a pooling this encoder does not offer.
+        """
         if pooling is None:
             return self.info.poolings[0]
         return check_choice(pooling, "pooling", self.info.poolings)
@@ -132,7 +174,6 @@ class Encoder:
         layers = sorted({self.check_layer(layer) for layer in layers}, key=lambda v: -1 if v is None else v)
         pooling = self.check_pooling(pooling)
         self.load()
-        from tqdm.auto import tqdm
         show = len(texts) >= 512 if show_progress is None else bool(show_progress)
         out = {layer: np.empty((len(texts), self.info.dim), dtype=np.float32) for layer in layers}
         with tqdm(total=len(texts), desc=f"embed {self.name}", unit="text", disable=not show) as bar:
@@ -147,6 +188,18 @@ class Encoder:
         return out
 
     def load(self) -> "Encoder":
+        """Load the weights if not loaded yet.
+
+        Returns
+        -------
+        Encoder
+            ``self``.
+
+        Raises
+        ------
+        ModelNotAvailableError
+            If a package that carries the weights is not installed.
+        """
         if self._model is None:
             if not self.info.installed:
                 raise ModelNotAvailableError(

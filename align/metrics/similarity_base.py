@@ -110,5 +110,17 @@ def centred_sq_norms(X: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
 
 def check_same_rows(n_x: int, n_y: int):
+    """Check that two row counts match (paired rows).
+
+    Parameters
+    ----------
+    n_x, n_y : int
+        Row counts of X and Y.
+
+    Raises
+    ------
+    ShapeError
+        If they differ.
+    """
     if n_x != n_y:
         raise ShapeError(f"X and Y must have the same number of rows (paired); got {n_x} and {n_y}")

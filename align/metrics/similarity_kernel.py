@@ -162,7 +162,7 @@ def rsa(X, Y, *, max_pairs: int = 2_000_000, seed: int = 0) -> float:
     Raises ValidationError for an all-zero row (cosine undefined) or when all similarities on one
     side are equal (the correlation is undefined).
     """
-    from scipy.stats import rankdata
+    from scipy.stats import rankdata  # lazy: scipy.stats takes ~1 s to import (keeps `align --help` fast)
     X, Y = check_pair(X, Y, min_rows=3)
     max_pairs = check_positive_int(max_pairs, "max_pairs", minimum=2)
     Ux, Uy = _unit_rows(X, "X"), _unit_rows(Y, "Y")

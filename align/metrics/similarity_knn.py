@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..search import knn
+from .selfknn import self_knn
 from .similarity_base import as_matrix, check_k, check_pair
+from .similarity_kernel import unbiased_cka
 
 PAIR_CHUNK = 1 << 14  # pairs per block when gathering rows for kernel values
 
@@ -27,11 +30,9 @@ def self_neighbours(X, k: int, *, backend: str = "auto", memory_mb: int = 256) -
     Returns:
         (n, k) int64 indices, best first; ties go to the lower index.
     """
-    from ..search import knn
     X = as_matrix(X, "X")
     k = check_k(k, X.shape[0])
     if backend == "screen":
-        from .selfknn import self_knn
         return self_knn(X, k, memory_mb=memory_mb)
     if backend == "auto" and X.dtype == np.float64:
         backend = "torch"
@@ -169,7 +170,6 @@ def cknna(X, Y, k: int | None = 10) -> float:
         k = n - 1
     k = check_k(k, n, minimum=2)
     if k == n - 1:
-        from .similarity_kernel import unbiased_cka
         return unbiased_cka(X, Y)
     return cknna_from_neighbours(X, Y, self_neighbours(X, k), self_neighbours(Y, k))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..exceptions import ShapeError, ValidationError
+from .registry import SIMILARITY, metric_name
 from .similarity_base import as_matrix, centred_gram, centred_sq_norms, check_k, column_means
 from .similarity_kernel import (_cka_ratio, _pair_cosines, _sq, _unit_rows, rsa, rsa_pairs, unbiased_cka,
                                 unbiased_hsic_terms)
@@ -37,23 +38,86 @@ class PairScorer:
         self.name, self.fn, self.params = name, fn, dict(params)
 
     def prepare(self, X, name: str = "X"):
+        """Validate one side and return its state.
+
+        Parameters
+        ----------
+        X : array-like, shape (n, d)
+        name : str, default "X"
+            Name in error messages.
+
+        Returns
+        -------
+        dict
+            The side's state (at least ``"n"``).
+        """
         return {"n": np.shape(X)[0], "X": as_matrix(X, name)}
 
     def score(self, sx, sy, perm=None) -> float:
+        """The metric of the pairing ``(X, Y[perm])``.
+
+        Parameters
+        ----------
+        sx, sy : dict
+            States from :meth:`prepare` (or :meth:`resample` with the same ``idx``).
+        perm : numpy.ndarray of int, optional
+            Re-pairing of Y's rows; None keeps the given pairing.
+
+        Returns
+        -------
+        float
+        """
         Y = sy["X"] if perm is None else sy["X"][perm]
         return float(self.fn(sx["X"], Y, **self.params))
 
     def rows(self, sx, sy):
+        """Per-row values whose mean is the metric, or None where the metric has none.
+
+        Parameters
+        ----------
+        sx, sy : dict
+            States from :meth:`prepare`.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,) or None
+        """
         return None
 
     def resample(self, state, idx):
+        """State of the bootstrap resample ``X[idx]``.
+
+        Parameters
+        ----------
+        state : dict
+            From :meth:`prepare`.
+        idx : numpy.ndarray of int
+            Resampled row positions (repeats allowed).
+
+        Returns
+        -------
+        dict
+        """
         return self.prepare(state["X"][idx])
 
     @staticmethod
     def n_rows(state) -> int:
+        """Number of rows of a prepared side."""
         return state["n"]
 
     def check_pair(self, sx, sy):
+        """Check that two prepared sides have as many rows.
+
+        Parameters
+        ----------
+        sx, sy : dict
+            States from :meth:`prepare`.
+
+        Raises
+        ------
+        ShapeError
+            If the row counts differ.
+        """
         if sx["n"] != sy["n"]:
             raise ShapeError(f"X and Y must have the same number of rows (paired); got {sx['n']} and {sy['n']}")
 
@@ -171,7 +235,7 @@ class _RsaScorer(PairScorer):
     re-indexes them (the pairs of ``Y[perm]`` are the pairs of Y at ``(perm[i], perm[j])``)."""
 
     def prepare(self, X, name="X"):
-        from scipy.stats import rankdata
+        from scipy.stats import rankdata  # lazy: scipy.stats takes ~1 s to import (keeps `align --help` fast)
         X = as_matrix(X, name, min_rows=3)
         n = X.shape[0]
         max_pairs = self.params.get("max_pairs", 2_000_000)
@@ -185,7 +249,7 @@ class _RsaScorer(PairScorer):
 
     def score(self, sx, sy, perm=None):
         if "idx" in sx:
-            from scipy.stats import rankdata
+            from scipy.stats import rankdata  # lazy: scipy.stats takes ~1 s to import (keeps `align --help` fast)
             i, j = np.triu_indices(sx["idx"].shape[0], 1)
             i, j = sx["idx"][i], sx["idx"][j]
             keep = i != j  # drop the pairs of two copies of one item
@@ -216,24 +280,26 @@ _SCORERS = {"mutual_knn": _KnnScorer, "cycle_knn": _KnnScorer, "cka": _CkaScorer
             "cknna": _CknnaScorer, "rsa": _RsaScorer}
 
 
-def metric_name(metric) -> str:
-    """Registered name of ``metric`` (a name or one of the registered functions), else its __name__."""
-    from .similarity import SIMILARITY
-    if isinstance(metric, str):
-        if metric not in SIMILARITY:
-            raise ValidationError(f"unknown similarity metric {metric!r}; available: {', '.join(SIMILARITY)}")
-        return metric
-    for name, fn in SIMILARITY.items():
-        if fn is metric:
-            return name
-    if not callable(metric):
-        raise ValidationError(f"metric must be a name in SIMILARITY or a callable; got {type(metric).__name__}")
-    return getattr(metric, "__name__", "metric")
-
-
 def get_scorer(metric, **params) -> PairScorer:
-    """A :class:`PairScorer` for ``metric`` (a registered name or a callable) with fixed ``params``."""
-    from .similarity import SIMILARITY
+    """A :class:`PairScorer` for ``metric`` with fixed ``params``.
+
+    Parameters
+    ----------
+    metric : str or callable
+        A name in :data:`~align.metrics.registry.SIMILARITY` or a callable ``(X, Y, **params)``.
+    **params
+        Keyword arguments of the metric (e.g. ``k``).
+
+    Returns
+    -------
+    PairScorer
+        The specialised scorer of a registered metric, else the generic one.
+
+    Raises
+    ------
+    ValidationError
+        If ``metric`` is an unknown name or not callable.
+    """
     name = metric_name(metric)
     fn = SIMILARITY[name] if isinstance(metric, str) else metric
     cls = _SCORERS.get(name, PairScorer) if fn is SIMILARITY.get(name) else PairScorer

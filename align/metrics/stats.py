@@ -7,6 +7,8 @@ import numpy as np
 
 from .._validate import check_positive_int
 from ..exceptions import ShapeError, ValidationError
+from .registry import metric_name
+from .similarity_scorers import get_scorer
 
 
 def _check_values(values, name="values") -> np.ndarray:
@@ -117,7 +119,6 @@ def paired_similarity(metric, sets_a, sets_b=None, *, pairs=None, n_permutations
     Returns:
         ``{"metric", "pairs", "values" (P,), "null" (R, P) or None, "boot" (B, P) or None, "scheme"}``.
     """
-    from .similarity import get_scorer
     n_permutations = check_positive_int(n_permutations, "n_permutations", minimum=0)
     n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
     if scheme not in ("auto", "rows", "items"):
@@ -281,7 +282,6 @@ def similarity_matrix(metric, sets, *, n_permutations: int = 0, n_boot: int = 0,
     Returns ``{"metric", "values", "p_values", "low", "high", "null_mean", "null_q95"}`` as m x m
     lists (diagonal: metric of a set with itself, p-value None) plus ``"boot"``: (B, m, m) array or None.
     """
-    from .similarity import metric_name
     _check_level(level)
     m = len(_as_list(sets, "sets"))
     name = metric_name(metric)

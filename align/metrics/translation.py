@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..compute.csls import csls_radius
 from .._validate import check_choice, check_matrix, check_paired, check_positive_int
 from ..exceptions import ShapeError, ValidationError
 from .stats import bootstrap_ci
@@ -49,12 +50,33 @@ def _check_options(n, csls_k, gallery_size):
 
 
 def csls_column_penalty(pred, target, csls_k: int) -> np.ndarray:
-    """``r_P(t_j)``: mean cosine of each target row to its ``csls_k`` nearest pred rows, (n_t,) float32."""
-    from ..search import knn
+    """``r_P(t_j)``: mean cosine of each target row to its ``csls_k`` nearest pred rows.
+
+    A checked front of :func:`align.compute.csls.csls_radius` (CSLS: Conneau et al., 2018,
+    arXiv 1710.04087), the column term of the CSLS score of a (pred → target) ranking.
+
+    Parameters
+    ----------
+    pred : array-like, shape (n_p, d)
+        Translated source rows.
+    target : array-like, shape (n_t, d)
+        Target rows.
+    csls_k : int
+        Neighbourhood size (capped at ``n_p``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_t,), float32
+        The radius of every target row.
+
+    Raises
+    ------
+    ShapeError, ValidationError
+        For a non-matrix, non-finite input or ``csls_k < 1``.
+    """
     P = check_matrix(pred, "pred", allow_torch=False)
     T = check_matrix(target, "target", allow_torch=False)
-    D, _ = knn(T, P, min(check_positive_int(csls_k, "csls_k"), P.shape[0]), metric="cosine")
-    return D.mean(1).astype(np.float32)
+    return csls_radius(T, P, check_positive_int(csls_k, "csls_k"))
 
 
 def translation_ranks(pred, target, *, metric: str = "cosine", csls_k: int | None = None,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib
 
+from ..exceptions import ValidationError
+
 RECIPES = {
     "align_unshared": "align.recipes.align_unshared",
     "paired_vs_unpaired": "align.recipes.paired_vs_unpaired",
@@ -15,7 +17,23 @@ RECIPES = {
 
 
 def get_recipe(name: str):
-    from ..exceptions import ValidationError
+    """The module of recipe ``name`` (imported on demand: each recipe pulls in its own stack).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`RECIPES`.
+
+    Returns
+    -------
+    module
+        It defines ``Config`` and ``run(config) -> Path``.
+
+    Raises
+    ------
+    ValidationError
+        For an unknown name.
+    """
     if name not in RECIPES:
         raise ValidationError(f"unknown recipe {name!r}; available: {', '.join(sorted(RECIPES))}")
     return importlib.import_module(RECIPES[name])

@@ -29,12 +29,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..exceptions import DataNotAvailableError, ValidationError
-from ..unsupervised import restarts as _restarts  # noqa: F401  (registers RestartsAligner)
+from ..methods import build, parse_spec
 from ..metrics import summarize_items, translation_ci, translation_items
 from ..report import environment, new_run_dir, text_table, write_json, write_text
-from .common import load_corpus, timer
-from .unshared_data import embed_split, unshared_split
-from .unshared_methods import build, parse_spec, precision_at_k, word_data
+from ..supervised import LinearTranslator, ProcrustesTranslator
+from ..unsupervised.selection import CRITERIA, label_free_criteria
+from . import unshared_report as rep
+from .common import limit_threads, load_corpus, timer
+from .unshared_data import embed_split, precision_at_k, unshared_split, word_data
 
 NAME = "align_unshared"
 
@@ -49,6 +51,11 @@ DEFAULT_METHODS = (  # the fast ones; WassersteinProcrustes, GromovWassersteinAl
 
 @dataclass
 class Config:
+    """Configuration of the align_unshared recipe; every field is a ``--set key=value`` override.
+
+    The comment after each field says what it sets; :func:`run` checks the values.
+    """
+
     source: str = "minilm-l6"  # model A: embeds pool A (and the eval/train strings)
     target: str = "e5-small"  # model B: embeds pool B (and the eval/train strings)
     corpus: str = "kjv"
@@ -80,7 +87,6 @@ class Config:
 
 
 def _check(config):
-    from ..unsupervised.selection import CRITERIA
     try:
         config.seeds = tuple(int(s) for s in config.seeds)
         config.word_seeds = tuple(int(s) for s in config.word_seeds)
@@ -109,8 +115,27 @@ def _check(config):
 
 
 def run(config: Config, *, verbose: bool = True):
-    from . import unshared_report as rep
-    from .paired_vs_unpaired import limit_threads
+    """Run the align_unshared recipe and write its run folder.
+
+    Parameters
+    ----------
+    config : Config
+        The recipe's configuration.
+    verbose : bool, default True
+        Print progress and the result table.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<config.out>/align_unshared/<timestamp>/`` with config.json, metrics.json, report.md and figures.
+
+    Raises
+    ------
+    ValidationError
+        For an invalid configuration.
+    DataNotAvailableError
+        If the corpus or an encoder's package is missing.
+    """
     t_start = time.perf_counter()
     _check(config)
     say = print if verbose else (lambda *a, **k: None)
@@ -139,7 +164,6 @@ def run(config: Config, *, verbose: bool = True):
 
     runs = []
     with timer(timings, "fit_eval_s"), limit_threads(config.threads):
-        from ..supervised import ProcrustesTranslator
         t0 = time.perf_counter()
         ceiling_model = ProcrustesTranslator().fit(data["A_train"], data["B_train"])
         ceil_items, ceil_scores = evaluate(ceiling_model)
@@ -193,7 +217,6 @@ def run(config: Config, *, verbose: bool = True):
 
 
 def _one_run(spec, seed, data, n, evaluate, config):
-    from ..unsupervised.selection import label_free_criteria
     Xp, Yp = data["A_pool"][:n], data["B_pool"][:n]  # nested pools: prefixes of the largest
     out = {"method": spec, "seed": int(seed), "n_pool": int(n)}
     t0 = time.perf_counter()
@@ -214,7 +237,6 @@ def _one_run(spec, seed, data, n, evaluate, config):
 
 def _word_level(config, say):
     """The word-level variant → dict (``available: False`` with the reason when data is missing)."""
-    from ..supervised import ProcrustesTranslator
     try:
         wd = word_data(config.word_source, config.word_target, config.word_pair, config.n_words,
                        config.n_word_test, config.data_seed, target_dim=config.word_target_dim)
@@ -231,7 +253,6 @@ def _word_level(config, say):
     rows.append({"method": f"Procrustes ({len(wd['train'])} gold pairs)", "seed": None, "supervised": True,
                  "p@1": p["p@1"], "p@5": p["p@5"], "fit_s": round(time.perf_counter() - t0, 3)})
     say(f"  words: ceiling P@1 {p['p@1']:.3f} P@5 {p['p@5']:.3f}")
-    from ..supervised import LinearTranslator
     t0 = time.perf_counter()
     lin = LinearTranslator().fit(X[wd["train"][:, 0]], Y[wd["train"][:, 1]])
     p = precision_at_k(lin.transform(Xq), Y, test, csls_k=csls_k)

@@ -1,4 +1,4 @@
-"""Shared recipe plumbing: ``--set key=value`` overrides, corpus loading, timing."""
+"""Shared recipe plumbing: ``--set key=value`` overrides, corpus loading, timing, thread caps."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,8 +7,11 @@ import time
 import typing
 from contextlib import contextmanager
 
+from threadpoolctl import threadpool_limits
+
 from .. import corpora
 from ..exceptions import ValidationError
+from ..supervised.mlp import torch_threads
 
 
 def apply_overrides(config, overrides) -> object:
@@ -16,6 +19,23 @@ def apply_overrides(config, overrides) -> object:
 
     Values are parsed as JSON when possible (``3``, ``0.5``, ``true``, ``[1, 2]``), else kept as strings,
     then checked against the field's type.
+
+    Parameters
+    ----------
+    config : dataclass instance
+        A recipe's ``Config``.
+    overrides : iterable of str or None
+        ``"key=value"`` items.
+
+    Returns
+    -------
+    dataclass instance
+        A new config; ``config`` is not changed.
+
+    Raises
+    ------
+    ValidationError
+        For an item without ``=``, an unknown key, or a value of the wrong type.
     """
     fields = {f.name: f for f in dataclasses.fields(config)}
     hints = typing.get_type_hints(type(config))
@@ -59,7 +79,25 @@ def _coerce(value, hint, key):
 
 
 def load_corpus(name: str):
-    """``"kjv"`` (default, pip-only) or ``"wordnet"`` (needs Debian's wordnet-base)."""
+    """A packaged corpus by name.
+
+    Parameters
+    ----------
+    name : {"kjv", "wordnet"}
+        ``"kjv"`` (default, pip-only) or ``"wordnet"`` (needs Debian's wordnet-base).
+
+    Returns
+    -------
+    align.corpora.Corpus
+        Its ids, texts and labels.
+
+    Raises
+    ------
+    ValidationError
+        For another name.
+    DataNotAvailableError
+        If the corpus is not installed.
+    """
     if name == "kjv":
         return corpora.kjv()
     if name == "wordnet":
@@ -68,7 +106,37 @@ def load_corpus(name: str):
 
 
 @contextmanager
-def timer(store: dict, key: str):
-    t0 = time.perf_counter()
+def timer(store: dict, key: str, *, cpu: bool = False):
+    """Record the wall time of the block in ``store[key]`` (seconds, 3 decimals).
+
+    Parameters
+    ----------
+    store : dict
+        Where the timings go (a run's ``timings``).
+    key : str
+        Key of the wall time, by convention ending in ``_s`` (e.g. ``"stats_s"``).
+    cpu : bool, default False
+        Also record this process's CPU time under ``key`` with ``_s`` replaced by ``_cpu_s``
+        (``"embed_s"`` → ``"embed_cpu_s"``): on a shared host wall time alone misleads.
+    """
+    t0, c0 = time.perf_counter(), time.process_time()
     yield
     store[key] = round(time.perf_counter() - t0, 3)
+    if cpu:
+        store[key.removesuffix("_s") + "_cpu_s"] = round(time.process_time() - c0, 3)
+
+
+@contextmanager
+def limit_threads(n: int):
+    """Cap BLAS/OpenMP (threadpoolctl) and torch CPU threads at ``n`` inside the block.
+
+    Parameters
+    ----------
+    n : int
+        Thread cap; 0 leaves both unchanged.
+    """
+    if not n:
+        yield
+        return
+    with torch_threads(n), threadpool_limits(limits=n):
+        yield

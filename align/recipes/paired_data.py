@@ -12,6 +12,7 @@ see the target side of the training strings.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,7 +93,6 @@ def load_paired(corpus, source: str, target: str, *, n_eval: int, n_train: int, 
 
     Encoder specs may name a layer: ``"smollm2-135m@15"`` (mean-pooled hidden state 15).
     """
-    import time
     order = canonical_order(corpus.texts, data_seed)
     need = n_eval + n_train + n_pool
     if need > len(order):

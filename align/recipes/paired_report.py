@@ -130,6 +130,17 @@ TABLE_COLUMNS = ["method", "n_pairs", "top1", "top1_ci95", "csls_top1", "mean_ra
 
 
 def table_rows(curve):
+    """Curve rows formatted for the terminal table (a ``top1_ci95`` string, rounded mean rank).
+
+    Parameters
+    ----------
+    curve : list of dict
+        From :func:`aggregate`.
+
+    Returns
+    -------
+    list of dict
+    """
     out = []
     for r in curve:
         row = dict(r)
@@ -140,6 +151,21 @@ def table_rows(curve):
 
 
 def findings(crossings, tests, domains) -> list:
+    """The report's findings as Markdown bullet lines.
+
+    Parameters
+    ----------
+    crossings : list of dict
+        From :func:`crossovers`.
+    tests : list of dict
+        From :func:`comparisons`.
+    domains : dict
+        From :func:`domain_breakdown`.
+
+    Returns
+    -------
+    list of str
+    """
     lines = []
     for c in crossings:
         if c.get("note"):
@@ -159,6 +185,22 @@ def findings(crossings, tests, domains) -> list:
 
 
 def render_report(config, metrics, figures) -> str:
+    """report.md of a paired-vs-unpaired run.
+
+    Parameters
+    ----------
+    config : Config
+        The run's configuration.
+    metrics : dict
+        The run's metrics.json content.
+    figures : list of str
+        File names of the figures to embed.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
     dims = metrics["dims"]
     lines = [f"# Paired vs unpaired: {config.source} ({dims[0]}-d) → {config.target} ({dims[1]}-d) "
              f"on {config.corpus}", "",

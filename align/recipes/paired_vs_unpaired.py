@@ -2,7 +2,7 @@
 
 Embeds the default corpus (KJV verses) with two packaged encoders of different families, holds out a
 gallery of strings that no translator sees, and fits every translator of the registry
-(:mod:`align.recipes.translators`) on nested random subsets of the paired training strings
+(:mod:`align.methods`) on nested random subsets of the paired training strings
 (log-spaced, several seeds). For each point it scores retrieval of the true target among the
 gallery (top-1, mean rank, mean cosine; also CSLS top-1) with bootstrap CIs over items, finds
 where one translator overtakes another (paired permutation test at the largest size), breaks the
@@ -17,25 +17,30 @@ report.md, learning_curves.png, domains.png, tsne.png}.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from ..exceptions import ValidationError
+from ..methods import get_method
 from ..metrics import summarize_items, translation_items
 from ..report import environment, new_run_dir, text_table, write_json, write_text
-from .common import load_corpus, timer
+from . import plots
+from .common import limit_threads, load_corpus, timer
 from .paired_data import load_paired
 from .paired_report import (TABLE_COLUMNS, findings, table_rows, aggregate, comparisons, crossovers,
                             domain_breakdown, render_report)
-from .translators import get_method
 
 NAME = "paired_vs_unpaired"
 
 
 @dataclass
 class Config:
+    """Configuration of the paired_vs_unpaired recipe; every field is a ``--set key=value`` override.
+
+    The comment after each field says what it sets; :func:`run` checks the values.
+    """
+
     source: str = "minilm-l6"  # encoder name, or "name@layer" for a hidden state
     target: str = "e5-small"
     corpus: str = "kjv"
@@ -118,6 +123,27 @@ def _check(config):
 
 
 def run(config: Config, *, verbose: bool = True):
+    """Run the paired_vs_unpaired recipe and write its run folder.
+
+    Parameters
+    ----------
+    config : Config
+        The recipe's configuration.
+    verbose : bool, default True
+        Print progress and the result table.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<config.out>/paired_vs_unpaired/<timestamp>/`` with config.json, metrics.json, report.md and figures.
+
+    Raises
+    ------
+    ValidationError
+        For an invalid configuration.
+    DataNotAvailableError
+        If the corpus or an encoder's package is missing.
+    """
     t_start = time.perf_counter()
     methods, unsup, init = _check(config)
     points = curve_points(config)
@@ -177,7 +203,6 @@ def run(config: Config, *, verbose: bool = True):
     run_dir = new_run_dir(config.out, NAME)
     figures = []
     if config.plots:
-        from . import plots
         with timer(timings, "plots_s"), limit_threads(config.threads):  # t-SNE's OpenMP suffers too
             title = f"{config.source} → {config.target} ({config.corpus}, {config.n_eval} held out)"
             figures.append(plots.learning_curves(curve, run_dir / "learning_curves.png", title))
@@ -202,25 +227,6 @@ def run(config: Config, *, verbose: bool = True):
         print(f"\nwrote {run_dir}/{{config.json, metrics.json, report.md"
               + "".join(f", {f.name}" for f in figures) + f"}}  ({timings['total_s']:.1f} s)")
     return run_dir
-
-
-@contextmanager
-def limit_threads(n: int):
-    """Cap BLAS (threadpoolctl) and torch CPU threads at ``n`` inside the block (0: unchanged)."""
-    if not n:
-        yield
-        return
-    from ..supervised.mlp import torch_threads
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: then only torch is capped
-        threadpool_limits = None
-    with torch_threads(n):
-        if threadpool_limits is None:
-            yield
-        else:
-            with threadpool_limits(limits=n):
-                yield
 
 
 def _fit(model, X, Y, **kwargs):

@@ -29,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from ..cache import embed, embed_layers
 from ..corpora import disjoint_split
@@ -38,6 +39,7 @@ from ..metrics import prepare_features, self_neighbours
 from ..metrics.stats import ci_from_boot, layer_grid_test, similarity_matrix
 from ..report import environment, new_run_dir, write_json, write_text
 from .common import load_corpus, timer
+from .platonic_layers import parse_pairs, plot_layer_sweeps, render_layer_sweeps, run_layer_sweeps
 from .platonic_report import plot_all, render_report
 
 NAME = "platonic_convergence"
@@ -46,6 +48,11 @@ CONTROL_FAMILY = "control (random init)"
 
 @dataclass
 class Config:
+    """Configuration of the platonic_convergence recipe; every field is a ``--set key=value`` override.
+
+    The comment after each field says what it sets; :func:`run` checks the values.
+    """
+
     corpus: str = "kjv"
     n_texts: int = 1000
     models: tuple[str, ...] = ("minilm-l6", "minilm-l3-onnx", "e5-small", "glove-en-50d", "smollm2-135m",
@@ -103,7 +110,16 @@ def genre_knn_correct(F: np.ndarray, labels: np.ndarray, k: int = 10) -> np.ndar
 
 
 def spearman(a, b) -> float:
-    from scipy.stats import spearmanr
+    """Spearman correlation of ``a`` and ``b``; NaN when either is constant.
+
+    Parameters
+    ----------
+    a, b : array-like, shape (n,)
+
+    Returns
+    -------
+    float
+    """
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     return float(spearmanr(a, b).statistic)
@@ -124,13 +140,33 @@ def _mean_alignment(values: np.ndarray, boot, members, level):
 
 
 def run(config: Config, *, verbose: bool = True):
+    """Run the platonic_convergence recipe and write its run folder.
+
+    Parameters
+    ----------
+    config : Config
+        The recipe's configuration.
+    verbose : bool, default True
+        Print progress and the result table.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<config.out>/platonic_convergence/<timestamp>/`` with config.json, metrics.json, report.md and figures.
+
+    Raises
+    ------
+    ValidationError
+        For an invalid configuration.
+    DataNotAvailableError
+        If the corpus or an encoder's package is missing.
+    """
     t_start, cpu_start = time.perf_counter(), time.process_time()
     if config.decoder_layer not in config.decoder_layers:
         raise ValidationError(f"decoder_layer {config.decoder_layer} must be one of decoder_layers {config.decoder_layers}")
     if config.layers not in ("", "all"):
         raise ValidationError(f"layers must be '' (off) or 'all'; got {config.layers!r}")
     if config.layers:
-        from .platonic_layers import parse_pairs
         parse_pairs(config.layer_pairs)
     corpus = load_corpus(config.corpus)
     idx = disjoint_split(corpus.texts, config.n_texts, seed=config.seed).pool_a
@@ -202,7 +238,6 @@ def run(config: Config, *, verbose: bool = True):
                     grids[m] = g
     sweeps = {}
     if config.layers:
-        from .platonic_layers import run_layer_sweeps
         sweeps = run_layer_sweeps(texts, config, timings)
     timings["total_s"] = round(time.perf_counter() - t_start, 3)
     timings["cpu_s"] = round(time.process_time() - cpu_start, 3)  # all threads; wall time on a shared host varies
@@ -227,7 +262,6 @@ def run(config: Config, *, verbose: bool = True):
     pngs = plot_all(run_dir, summary, members, control)
     extra, layer_pngs = "", []
     if sweeps:
-        from .platonic_layers import plot_layer_sweeps, render_layer_sweeps
         layer_pngs = plot_layer_sweeps(run_dir, sweeps)
         extra = "\n" + render_layer_sweeps(sweeps, config, layer_pngs)
     write_text(run_dir / "report.md", render_report(summary, config, pngs) + extra)

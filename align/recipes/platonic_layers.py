@@ -12,6 +12,8 @@ models' last layers (the usual default).
 """
 from __future__ import annotations
 
+import time
+
 from ..encoders import get_info, load_encoder
 from ..exceptions import ValidationError
 from ..layers import layer_features, plot_layer_grid, sweep_grid
@@ -34,7 +36,6 @@ def parse_pairs(pairs) -> list:
 
 def run_layer_sweeps(texts, config, timings: dict) -> dict:
     """``{"model_a:model_b": sweep_grid result (+ model names)}`` on ``texts``."""
-    import time
     pairs = parse_pairs(getattr(config, "layer_pairs", ("smollm2-135m:minilm-l6",)))
     metric = getattr(config, "layer_metric", "mutual_knn")
     n_perm = getattr(config, "layer_permutations", config.n_permutations)
@@ -57,6 +58,20 @@ def run_layer_sweeps(texts, config, timings: dict) -> dict:
 
 
 def plot_layer_sweeps(run_dir, sweeps: dict) -> list:
+    """One heatmap PNG per layer sweep (:func:`align.layers.plot_layer_grid`).
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Output folder.
+    sweeps : dict
+        ``{"A:B": sweep_grid result}``.
+
+    Returns
+    -------
+    list of str
+        The file names written.
+    """
     pngs = []
     for key, res in sweeps.items():
         name = "layers_" + key.replace(":", "_vs_") + ".png"
@@ -66,6 +81,17 @@ def plot_layer_sweeps(run_dir, sweeps: dict) -> list:
 
 
 def best_layer_rows(sweeps: dict) -> list:
+    """One table row per sweep: the best layer pair, its CI and p-values, the null quantiles, the last layers.
+
+    Parameters
+    ----------
+    sweeps : dict
+        ``{"A:B": sweep_grid result}``.
+
+    Returns
+    -------
+    list of dict
+    """
     rows = []
     for key, r in sweeps.items():
         b = r["best"]

@@ -3,21 +3,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..report import fmt, markdown_table
+from ..report import fmt, markdown_table, pyplot
 
 METRIC_TITLES = {"mutual_knn": "mutual kNN", "cka": "linear CKA", "unbiased_cka": "unbiased CKA",
                  "cknna": "CKNNA", "cycle_knn": "cycle kNN", "svcca": "SVCCA", "rsa": "RSA"}
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
 
 def heatmap(path, names, values, p_values, title):
-    plt = _plt()
+    """Write an m x m heatmap of one metric between models; cells with p < 0.05 are starred.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        PNG file.
+    names : list of str
+        Model names (rows and columns).
+    values, p_values : list of list
+        m x m values and permutation p-values (None on the diagonal).
+    title : str
+    """
+    plt = pyplot()
     V = np.array([[np.nan if v is None else v for v in row] for row in values], float)
     m = len(names)
     fig, ax = plt.subplots(figsize=(1.25 * m + 2.5, 1.05 * m + 1.8))
@@ -38,7 +44,20 @@ def heatmap(path, names, values, p_values, title):
 
 
 def trend_plot(path, summary, members, control):
-    plt = _plt()
+    """Write mean alignment against model size and against competence, one panel per metric.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        PNG file.
+    summary : dict
+        The run's summary.
+    members : list of int
+        Indices of the trained (non-control) models.
+    control : list of int
+        Indices of the random-init controls.
+    """
+    plt = pyplot()
     names = summary["names"]
     metrics = list(summary["mean_alignment"])
     comp = summary["competence"]["per_model"]
@@ -63,7 +82,7 @@ def trend_plot(path, summary, members, control):
             if np.isfinite(null):
                 ax.axhline(null, color="black", linestyle="--", linewidth=0.8, label="permutation null (mean)")
             if xkey == "size":
-                from matplotlib.ticker import NullFormatter, ScalarFormatter
+                from matplotlib.ticker import NullFormatter, ScalarFormatter  # lazy: matplotlib only when plotting
                 ax.set_xscale("log")
                 ax.set_xticks([10, 20, 50, 100, 200])
                 ax.xaxis.set_major_formatter(ScalarFormatter())
@@ -85,6 +104,24 @@ def trend_plot(path, summary, members, control):
 
 
 def plot_all(run_dir, summary, members, control) -> list:
+    """Every figure of a platonic-convergence run.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Output folder.
+    summary : dict
+        The run's summary.
+    members : list of int
+        Indices of the trained (non-control) models.
+    control : list of int
+        Indices of the random-init controls.
+
+    Returns
+    -------
+    list of str
+        The file names written.
+    """
     pngs = []
     for metric, res in summary["matrices"].items():
         name = f"heatmap_{metric}.png"
@@ -117,6 +154,23 @@ def _verdict(t: dict, key: str) -> str:
 
 
 def render_report(summary, config, pngs, terminal: bool = False) -> str:
+    """report.md (or the terminal summary) of a platonic-convergence run.
+
+    Parameters
+    ----------
+    summary : dict
+        The run's summary.
+    config : Config
+        The run's configuration.
+    pngs : list of str
+        Figure file names.
+    terminal : bool, default False
+        Plain text for the terminal instead of Markdown with figures.
+
+    Returns
+    -------
+    str
+    """
     names = summary["names"]
     models = list(summary["sizes_millions"])
     comp = summary["competence"]["per_model"]

@@ -5,27 +5,23 @@ from pathlib import Path
 
 import numpy as np
 
+from ..report import pyplot
+
 _PANELS = [("top1", "held-out top-1 accuracy", False), ("mean_rank", "mean rank of the true target (log)", True),
            ("mean_cosine", "mean cosine to the true target", False)]
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    return plt
-
 
 def method_colors(methods) -> dict:
     """The same colour for a method in every figure of a run."""
-    plt = _plt()
+    plt = pyplot()
     return {m: plt.cm.tab10(i % 10) for i, m in enumerate(sorted(methods))}
 
 
 def learning_curves(curve: list, path, title: str) -> Path:
     """Three panels (top-1, mean rank, mean cosine) vs #training pairs on a log x-axis, one line per
     method with its 95% bootstrap band; unsupervised methods (0 pairs) are drawn as dashed levels."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     methods = sorted({r["method"] for r in curve})
     colors = method_colors(methods)
@@ -57,7 +53,7 @@ def learning_curves(curve: list, path, title: str) -> Path:
 
 def domain_bars(domains: dict, path, title: str) -> Path:
     """Horizontal bars: top-1 per domain (worst at the top) for every method at its largest n."""
-    plt = _plt()
+    plt = pyplot()
     rows = domains["rows"][::-1]
     methods = sorted(k[:-5] for k in rows[0] if k.endswith("_top1"))
     colors = method_colors(methods)
@@ -90,8 +86,8 @@ def tsne_map(X_source, translated, Y_target, labels, path, title: str, *, n_poin
     """Left: t-SNE of the source vectors (their own space). Right: one joint t-SNE of translated and
     true target vectors (both live in the target space), a grey line joining each pair; colour =
     corpus domain. Shapes: (n, d_x), (n, d_y), (n, d_y)."""
-    from sklearn.manifold import TSNE
-    plt = _plt()
+    from sklearn.manifold import TSNE  # lazy: scikit-learn's manifold module is slow to import; only this map needs it
+    plt = pyplot()
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.permutation(len(X_source))[:min(n_points, len(X_source))])
     lab = np.asarray(labels)[idx] if labels is not None else np.zeros(len(idx), dtype=int).astype(str)

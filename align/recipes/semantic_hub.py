@@ -27,7 +27,6 @@ hidden states of a text and of its translation are closest, and the logit lens r
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -37,16 +36,12 @@ from ..corpora import bible_parallel
 from ..encoders import get_info, load_encoder
 from ..exceptions import ValidationError
 from ..layers import layer_curve, prepare_layer, retrieval_curve, zscore_columns
+from ..lens import LogitLens, language_token_sets
+from ..metrics import prepare_features
+from ..metrics.stats import bootstrap_ci, ci_from_boot
 from ..report import environment, new_run_dir, write_json, write_text
-
-
-@contextmanager
-def timer(store: dict, key: str):
-    """Wall time ``key_s`` and this process's CPU time ``key_cpu_s`` (the host may be shared)."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    yield
-    store[f"{key}_s"] = round(time.perf_counter() - t0, 3)
-    store[f"{key}_cpu_s"] = round(time.process_time() - c0, 3)
+from .common import timer
+from .semantic_hub_report import plot_all, render_report, strip_arrays
 
 
 NAME = "semantic_hub"
@@ -54,6 +49,11 @@ NAME = "semantic_hub"
 
 @dataclass
 class Config:
+    """Configuration of the semantic_hub recipe; every field is a ``--set key=value`` override.
+
+    The comment after each field says what it sets; :func:`run` checks the values.
+    """
+
     language: str = "ny"
     model: str = "smollm2-135m"
     control: str = "smollm2-135m-random"  # "" skips the random-init control
@@ -128,7 +128,6 @@ def regions(n_layers: int) -> dict:
 def middle_contrast(curve: dict, reg: dict, level: float) -> dict:
     """Middle-third mean minus early/late-third means, with joint bootstrap CIs, and the share of
     resamples whose best layer is in the middle third."""
-    from ..metrics.stats import ci_from_boot
     v, boot = np.asarray(curve["values"]), curve["boot"]
     out = {}
     for other in ("early", "late"):
@@ -150,7 +149,6 @@ def _embed_raw(texts, enc, config):
 
 def joint_zscore(raw_a, raw_b, clip: float = 0.95):
     """Both languages z-scored with pooled statistics (the language mean offset is kept)."""
-    from ..metrics import prepare_features
     fa, fb = [], []
     for A, B in zip(raw_a, raw_b):
         Z = zscore_columns(np.vstack([A, B]))
@@ -161,7 +159,6 @@ def joint_zscore(raw_a, raw_b, clip: float = 0.95):
 
 def split_curve(curve: dict, mask: np.ndarray, config) -> dict:
     """Top-1 curve restricted to the rows in ``mask`` (bootstrap within that subset)."""
-    from ..metrics.stats import bootstrap_ci
     hits = curve["hits"][:, mask]
     cis = [bootstrap_ci(h, n_boot=config.n_boot, level=config.level, seed=config.seed) for h in hits]
     return {"layers": curve["layers"], "values": [c["value"] for c in cis], "low": [c["low"] for c in cis],
@@ -171,33 +168,30 @@ def split_curve(curve: dict, mask: np.ndarray, config) -> dict:
 def analyse_model(name, kinds, config, boot_idx, timings, names_mask=None) -> dict:
     """Embed every input kind with every layer of ``name`` and compute the curves."""
     enc = load_encoder(name, batch_size=config.batch_size)
-    with timer(timings, f"embed_{name}"):
+    with timer(timings, f"embed_{name}_s", cpu=True):
         raw = {kind: _embed_raw(texts, enc, config) for kind, texts in kinds.items()}
-    t0, c0 = time.perf_counter(), time.process_time()
-    feats = {kind: [prepare_layer(X) for X in layers] for kind, layers in raw.items()}
-    reg = regions(len(feats["en"]) - 1)
-    common = dict(n_permutations=config.n_permutations, boot_indices=boot_idx, level=config.level, seed=config.seed)
-    curves = {"mutual_knn": layer_curve(feats["en"], feats["ny"], k=config.k, **common)}
-    ret = retrieval_curve(feats["en"], feats["ny"], **common)
-    curves["top1_en_to_ny"], curves["top1_ny_to_en"] = ret["a_to_b"], ret["b_to_a"]
-    if names_mask is not None and names_mask.any() and (~names_mask).any():
-        curves["top1_en_to_ny_names"] = split_curve(ret["a_to_b"], names_mask, config)
-        curves["top1_en_to_ny_no_names"] = split_curve(ret["a_to_b"], ~names_mask, config)
-    ja, jb = joint_zscore(raw["en"], raw["ny"])
-    curves["top1_en_to_ny_joint_zscore"] = retrieval_curve(ja, jb, **common)["a_to_b"]
-    if "mixed" in feats:
-        curves["top1_mixed_to_en"] = retrieval_curve(feats["mixed"], feats["en"], **common)["a_to_b"]
-        curves["top1_mixed_to_ny"] = retrieval_curve(feats["mixed"], feats["ny"], **common)["a_to_b"]
-    contrasts = {m: middle_contrast(c, reg, config.level) for m, c in curves.items()
-                 if m in ("mutual_knn", "top1_en_to_ny", "top1_ny_to_en")}
-    timings[f"stats_{name}_s"] = round(time.perf_counter() - t0, 3)
-    timings[f"stats_{name}_cpu_s"] = round(time.process_time() - c0, 3)
+    with timer(timings, f"stats_{name}_s", cpu=True):
+        feats = {kind: [prepare_layer(X) for X in layers] for kind, layers in raw.items()}
+        reg = regions(len(feats["en"]) - 1)
+        common = dict(n_permutations=config.n_permutations, boot_indices=boot_idx, level=config.level, seed=config.seed)
+        curves = {"mutual_knn": layer_curve(feats["en"], feats["ny"], k=config.k, **common)}
+        ret = retrieval_curve(feats["en"], feats["ny"], **common)
+        curves["top1_en_to_ny"], curves["top1_ny_to_en"] = ret["a_to_b"], ret["b_to_a"]
+        if names_mask is not None and names_mask.any() and (~names_mask).any():
+            curves["top1_en_to_ny_names"] = split_curve(ret["a_to_b"], names_mask, config)
+            curves["top1_en_to_ny_no_names"] = split_curve(ret["a_to_b"], ~names_mask, config)
+        ja, jb = joint_zscore(raw["en"], raw["ny"])
+        curves["top1_en_to_ny_joint_zscore"] = retrieval_curve(ja, jb, **common)["a_to_b"]
+        if "mixed" in feats:
+            curves["top1_mixed_to_en"] = retrieval_curve(feats["mixed"], feats["en"], **common)["a_to_b"]
+            curves["top1_mixed_to_ny"] = retrieval_curve(feats["mixed"], feats["ny"], **common)["a_to_b"]
+        contrasts = {m: middle_contrast(c, reg, config.level) for m, c in curves.items()
+                     if m in ("mutual_knn", "top1_en_to_ny", "top1_ny_to_en")}
     return {"curves": curves, "contrasts": contrasts, "regions": reg, "encoder": enc}
 
 
 def control_difference(trained: dict, control: dict, level: float) -> dict:
     """Per-layer trained − control difference of each curve, with joint bootstrap CIs."""
-    from ..metrics.stats import ci_from_boot
     out = {}
     for m, c in trained["curves"].items():
         if m not in control["curves"] or c.get("boot") is None:
@@ -211,10 +205,8 @@ def control_difference(trained: dict, control: dict, level: float) -> dict:
 
 def lens_reading(enc, kinds, token_texts, language, config, timings) -> dict:
     """Logit-lens mass on English-only vs target-language-only tokens, per layer and input kind."""
-    from ..lens import LogitLens, language_token_sets
-    from ..metrics.stats import bootstrap_ci
     lens = LogitLens.from_encoder(enc, batch_size=config.batch_size)
-    with timer(timings, "lens"):
+    with timer(timings, "lens_s", cpu=True):
         sets = language_token_sets(lens.tokenizer, {"en": token_texts[0], language: token_texts[1]},
                                    min_count=config.token_min_count, ratio=config.token_ratio)
         if min(len(v) for v in sets.values()) == 0:
@@ -263,7 +255,27 @@ def _check(config: Config):
 
 
 def run(config: Config, *, verbose: bool = True):
-    from .semantic_hub_report import plot_all, render_report, strip_arrays
+    """Run the semantic_hub recipe and write its run folder.
+
+    Parameters
+    ----------
+    config : Config
+        The recipe's configuration.
+    verbose : bool, default True
+        Print progress and the result table.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<config.out>/semantic_hub/<timestamp>/`` with config.json, metrics.json, report.md and figures.
+
+    Raises
+    ------
+    ValidationError
+        For an invalid configuration.
+    DataNotAvailableError
+        If the parallel corpus or the decoder's package is missing.
+    """
     t_start, c_start = time.perf_counter(), time.process_time()
     _check(config)
     corpus = bible_parallel(config.language)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..report import markdown_table
+from ..report import markdown_table, pyplot
 
 LANG_NAMES = {"en": "English", "ny": "Chichewa"}
 
@@ -12,12 +12,6 @@ def strip_arrays(curves: dict) -> dict:
     """Curves without their per-resample / per-item arrays (kept out of metrics.json)."""
     return {m: {k: v for k, v in c.items() if k not in ("boot", "hits")} for m, c in curves.items()}
 
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def _band(ax, curve, label, style=None, color=None):
@@ -34,7 +28,16 @@ def _shade_middle(ax, regions):
 
 
 def plot_curves(path, summary):
-    plt = _plt()
+    """Write the per-layer alignment curves of the model (and the control) with their CIs.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        PNG file.
+    summary : dict
+        The run's summary.
+    """
+    plt = pyplot()
     model, control = summary["model"], summary["control"]
     tc = summary["models"][model]["curves"]
     cc = summary["models"][control]["curves"] if control else {}
@@ -78,11 +81,21 @@ def plot_curves(path, summary):
 
 
 def summary_level(summary):
+    """Confidence level of the run's intervals (default 0.95)."""
     return summary["models"][summary["model"]]["curves"]["mutual_knn"].get("level", 0.95)
 
 
 def plot_lens(path, summary):
-    plt = _plt()
+    """Write the logit-lens token-set shares per layer, one panel per input kind.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        PNG file.
+    summary : dict
+        The run's summary (with ``"lens"``).
+    """
+    plt = pyplot()
     lens, lang = summary["lens"], summary["language"]
     kinds = list(lens["per_kind"])
     fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 4), sharey=True)
@@ -107,6 +120,20 @@ def plot_lens(path, summary):
 
 
 def plot_all(run_dir, summary) -> list:
+    """Every figure of a semantic-hub run.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Output folder.
+    summary : dict
+        The run's summary.
+
+    Returns
+    -------
+    list of str
+        The file names written.
+    """
     pngs = ["layer_curve.png"]
     plot_curves(run_dir / "layer_curve.png", summary)
     if summary.get("lens"):
@@ -200,6 +227,17 @@ def _ranges(layers):
 
 
 def curve_rows(summary) -> list:
+    """Per-layer table rows of the alignment curves (model and control).
+
+    Parameters
+    ----------
+    summary : dict
+        The run's summary.
+
+    Returns
+    -------
+    list of dict
+    """
     model, control = summary["model"], summary["control"]
     tc = summary["models"][model]["curves"]
     cc = summary["models"][control]["curves"] if control else {}
@@ -223,6 +261,17 @@ def curve_rows(summary) -> list:
 
 
 def lens_rows(summary) -> list:
+    """Per-layer table rows of the logit-lens shares, one column group per input kind.
+
+    Parameters
+    ----------
+    summary : dict
+        The run's summary (with ``"lens"``).
+
+    Returns
+    -------
+    list of dict
+    """
     lens, lang = summary["lens"], summary["language"]
     rows = []
     kinds = list(lens["per_kind"])
@@ -238,6 +287,23 @@ def lens_rows(summary) -> list:
 
 
 def render_report(summary, config, pngs, terminal: bool = False) -> str:
+    """report.md (or the terminal summary) of a semantic-hub run.
+
+    Parameters
+    ----------
+    summary : dict
+        The run's summary.
+    config : Config
+        The run's configuration.
+    pngs : list of str
+        Figure file names.
+    terminal : bool, default False
+        Plain text for the terminal instead of Markdown with figures.
+
+    Returns
+    -------
+    str
+    """
     model, control, lang = summary["model"], summary["control"], summary["language"]
     L = [f"# Semantic hub: {model} on English ↔ {LANG_NAMES.get(lang, lang)} verses", "",
          f"{summary['n_texts']} KJV verses and their {LANG_NAMES.get(lang, lang)} translations "

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import translation_ci
-from ..report import markdown_table
+from ..report import markdown_table, pyplot
+from ..unsupervised.selection import CRITERIA, select, spearman
 
 COLUMNS = ["method", "top1", "top1_ci", "seed_min", "seed_max", "mean_rank", "mean_cosine", "csls_top1",
            "fit_s", "ratio"]
@@ -40,6 +41,20 @@ def method_table(runs: list, config) -> list:
 
 
 def ratio(table: list, ceiling: dict):
+    """Best method's top-1 as a fraction of the supervised ceiling's.
+
+    Parameters
+    ----------
+    table : list of dict
+        Method rows (``top1`` None for failed methods).
+    ceiling : dict
+        The ceiling's scores.
+
+    Returns
+    -------
+    float or None
+        None when no method succeeded or the ceiling's top-1 is 0.
+    """
     ok = [r["top1"] for r in table if r.get("top1") is not None]
     return float(max(ok) / ceiling["top1"]) if ok and ceiling["top1"] > 0 else None
 
@@ -47,7 +62,6 @@ def ratio(table: list, ceiling: dict):
 def selection_summary(runs: list, criterion: str) -> dict:
     """The criterion's pick among all runs, the best run by true top-1, and each criterion's Spearman
     correlation with true top-1 over the runs."""
-    from ..unsupervised.selection import CRITERIA, select, spearman
     good = [r for r in runs if "criteria" in r]
     if not good:
         return {"n_runs": 0}
@@ -67,6 +81,19 @@ def selection_summary(runs: list, criterion: str) -> dict:
 
 
 def curve_summary(curve: list, ceiling: dict) -> list:
+    """The pool-size curve: mean top-1, mean rank and fit time over seeds at each pool size.
+
+    Parameters
+    ----------
+    curve : list of dict
+        Runs of the best method at each pool size.
+    ceiling : dict
+        The ceiling's scores.
+
+    Returns
+    -------
+    list of dict
+    """
     rows = []
     for n in sorted({r["n_pool"] for r in curve}):
         rs = [r for r in curve if r["n_pool"] == n and "top1" in r]
@@ -82,6 +109,17 @@ def curve_summary(curve: list, ceiling: dict) -> list:
 
 
 def table_rows(metrics: dict) -> list:
+    """Terminal table rows: the ceiling first, then each method (failed ones with their error).
+
+    Parameters
+    ----------
+    metrics : dict
+        The run's metrics.
+
+    Returns
+    -------
+    list of dict
+    """
     c = metrics["ceiling"]
     rows = [{"method": c["method"] + " [ceiling]", "top1": c["top1"],
              "top1_ci": f"{c['ci']['top1']['low']:.3f}–{c['ci']['top1']['high']:.3f}",
@@ -98,8 +136,7 @@ def table_rows(metrics: dict) -> list:
 
 def plots(metrics: dict, run_dir, config) -> list:
     """methods.png (top-1 bars with CIs and the ceiling), pool_curve.png, words.png → file names."""
-    from .plots import _plt
-    plt = _plt()
+    plt = pyplot()
     names = []
     rows = [r for r in metrics["methods"] if r.get("top1") is not None]
     c = metrics["ceiling"]
@@ -158,6 +195,22 @@ def plots(metrics: dict, run_dir, config) -> list:
 
 
 def render(config, metrics: dict, figures: list) -> str:
+    """report.md of an align_unshared run.
+
+    Parameters
+    ----------
+    config : Config
+        The run's configuration.
+    metrics : dict
+        The run's metrics.
+    figures : list of str
+        Figure file names.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
     c, sel, d = metrics["ceiling"], metrics["selection"], metrics["disjoint"]
     out = [f"# Aligning unshared sets: {config.source} → {config.target} ({config.corpus})", "",
            f"Disjoint pools of {metrics['n_pool']} strings per side (verified on the largest split used: "
