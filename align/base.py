@@ -21,13 +21,32 @@ from ._validate import check_matrix
 from .exceptions import CorruptFileError, NotFittedError, ShapeError, ValidationError
 from .io import atomic_write, atomic_write_json, sha256_file
 
-ALIGNERS: dict = {}
 _FORMAT = "align.Aligner"
 
 #: Parameter names accepted for one release with a DeprecationWarning: old → scikit-learn-style new.
 RENAMED_PARAMS = {"seed": "random_state", "refine_iter": "n_refine"}
 #: Class names of saved files written before a rename: old → registered name.
 RENAMED_CLASSES = {"WassersteinProcrustes": "WassersteinProcrustesAligner"}
+
+
+class _Registry(dict):
+    """Name → class; lookups (``[]``, ``get``, ``in``) also resolve the old names of
+    :data:`RENAMED_CLASSES`, iteration lists only the current names."""
+
+    def __missing__(self, key):
+        if key in RENAMED_CLASSES:
+            return self[RENAMED_CLASSES[key]]
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def __contains__(self, key):
+        return dict.__contains__(self, key) or dict.__contains__(self, RENAMED_CLASSES.get(key, None))
+
+
+#: Every registered aligner class by name (old names of renamed classes resolve too).
+ALIGNERS: dict = _Registry()
 
 
 def register_aligner(cls):

@@ -85,9 +85,9 @@ def test_hmm_states_matched_with_few_pairs():
 
 def test_deterministic_with_a_seed():
     p = rotation(n=300, d=8, seed=4)
-    a = AdversarialAligner(**FAST, seed=7).fit(p.X, p.Y)
-    b = AdversarialAligner(**FAST, seed=7).fit(p.X, p.Y)
-    c = AdversarialAligner(**FAST, seed=8).fit(p.X, p.Y)
+    a = AdversarialAligner(**FAST, random_state=7).fit(p.X, p.Y)
+    b = AdversarialAligner(**FAST, random_state=7).fit(p.X, p.Y)
+    c = AdversarialAligner(**FAST, random_state=8).fit(p.X, p.Y)
     np.testing.assert_array_equal(a.W_adv_, b.W_adv_)
     np.testing.assert_array_equal(a.transform(p.X), b.transform(p.X))
     assert a.criterion_ == b.criterion_

@@ -1,18 +1,92 @@
-"""Pieces shared by the adversarial and cycle aligners: input scaling, a label-free criterion, an
-MLP discriminator, warm starts from another aligner, and seeded torch state."""
+"""Pieces shared by the adversarial and cycle aligners: the common ``fit`` prologue (parameter and
+input checks, device, standardisation, seed pairs, warm start), their shared parameter constraints,
+a label-free criterion, an MLP discriminator and seeded torch state."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .._validate import check_choice, check_positive_int
+from .._params import HasMethods, Interval
 from ..encoders.base import resolve_device
 from ..exceptions import ValidationError
 from ..search import csls_knn
 from ..supervised.procrustes import procrustes
 from .refine import check_pairs
+
+#: Constraints of the parameters both GAN aligners have (each class adds its own).
+GAN_CONSTRAINTS = {
+    "random_state": [Interval(int, 0, None)], "batch_size": [Interval(int, 2, None)],
+    "csls_k": [Interval(int, 1, None)], "show_progress": ["boolean"], "rescale": ["boolean"],
+    "device": [str], "init": [None, HasMethods("transform")], "n_epochs": [Interval(int, 0, None)],
+    "n_refine": [Interval(int, 0, None)], "criterion_rows": [Interval(int, 1, None)],
+    "dis_hidden": [Interval(int, 1, None)], "dis_layers": [Interval(int, 0, None)],
+    "dis_dropout": [Interval(float, 0, 1)], "dis_smooth": [Interval(float, 0, 0.5)],
+    "lr": [Interval(float, 0, None)], "seed_weight": [Interval(float, 0, None)],
+}
+
+
+@dataclass
+class GanStart:
+    """What :func:`prepare_fit` hands to a GAN aligner's training loop.
+
+    Attributes
+    ----------
+    X, Y : ndarray
+        The checked inputs (float32).
+    Xs, Ys : ndarray float32
+        Standardised inputs (:func:`standardise`).
+    seed : ndarray (m, 2) int64 or None
+        Validated seed pairs.
+    W0 : ndarray (d_x, d_y) float64
+        The warm-start map in standardised coordinates.
+    device : torch.device
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    Xs: np.ndarray
+    Ys: np.ndarray
+    seed: np.ndarray | None
+    W0: np.ndarray
+    device: torch.device
+
+
+def prepare_fit(model, X, Y, seed_pairs, *, init_over_seed: bool) -> GanStart:
+    """The ``fit`` prologue of the adversarial and cycle aligners.
+
+    Validates the parameters and inputs, resolves the device, standardises both sets (storing
+    ``mean_x_``, ``scale_x_``, ``mean_y_``, ``scale_y_`` on ``model``) and picks the warm start:
+    Procrustes on ``seed_pairs`` when given, the map of ``model.init`` when set (it wins over the
+    seed pairs' map when ``init_over_seed``), else the (truncated) identity.
+
+    Parameters
+    ----------
+    model : AdversarialAligner or CycleAligner
+    X : array (n_x, d_x)
+    Y : array (n_y, d_y)
+    seed_pairs : array (m, 2) or None
+    init_over_seed : bool
+
+    Returns
+    -------
+    GanStart
+    """
+    model._validate_params()
+    X, Y = model._check_fit_inputs(X, Y)
+    dev = torch.device(resolve_device(model.device))
+    Xs, model.mean_x_, model.scale_x_ = standardise(X)
+    Ys, model.mean_y_, model.scale_y_ = standardise(Y)
+    seed = W0 = None
+    if seed_pairs is not None:
+        seed, W0 = seed_map(seed_pairs, Xs, Ys)
+    if model.init is not None and (W0 is None or init_over_seed):
+        W0 = init_map(model.init, X, Y, Xs, model.mean_y_, model.scale_y_)
+    if W0 is None:
+        W0 = np.eye(X.shape[1], Y.shape[1])  # MUSE starts from the identity
+    return GanStart(X, Y, Xs, Ys, seed, W0, dev)
 
 
 def standardise(A: np.ndarray):
@@ -44,7 +118,19 @@ def mean_csls_cosine(mapped: np.ndarray, Y: np.ndarray, *, rows: int | None = 10
 
 
 def discriminator(d_in: int, hidden: int, layers: int, dropout: float) -> torch.nn.Sequential:
-    """MUSE-style discriminator: input dropout, ``layers`` LeakyReLU(0.2) hidden layers, one logit."""
+    """MUSE-style discriminator: input dropout, ``layers`` LeakyReLU(0.2) hidden layers, one logit.
+
+    Parameters
+    ----------
+    d_in, hidden, layers : int
+    dropout : float
+        Input dropout.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        (b, d_in) → (b, 1) logits.
+    """
     mods = [torch.nn.Dropout(dropout)]
     width = d_in
     for _ in range(layers):
@@ -95,18 +181,6 @@ def seed_map(seed_pairs, Xs, Ys):
     return pairs, procrustes(Xs[pairs[:, 0]], Ys[pairs[:, 1]])
 
 
-def check_common(obj):
-    """Checks shared by the two aligners' parameters."""
-    check_positive_int(obj.seed, "seed", minimum=0)
-    check_positive_int(obj.batch_size, "batch_size", minimum=2)
-    check_positive_int(obj.csls_k, "csls_k")
-    check_choice(obj.show_progress, "show_progress", (True, False))
-    check_choice(obj.rescale, "rescale", (True, False))
-    if not isinstance(obj.device, str):
-        raise ValidationError(f"device must be a string such as 'auto', 'cpu' or 'cuda'; got {obj.device!r}")
-    return torch.device(resolve_device(obj.device))
-
-
 @contextlib.contextmanager
 def seeded(seed: int, device: torch.device):
     """Fork torch's global RNG (CPU and, on CUDA, the current device), seed it, restore on exit:
@@ -115,10 +189,3 @@ def seeded(seed: int, device: torch.device):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
-
-
-def check_weight(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not np.isfinite(value) or value < 0:
-        raise ValidationError(f"{name} must be a finite number >= 0; got {value!r}")
-    return float(value)

@@ -10,36 +10,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..supervised.mlp_blocks import ResidualMLP  # noqa: F401 (also the old import name of this module)
 from ._gan import gan_losses, generator_loss
 
 
-class ResidualMLP(nn.Module):
-    """``f(a) = a S + MLP(a)``: a linear skip S plus a SiLU MLP whose last layer starts at zero.
-
-    At initialisation the module is exactly linear, so a warm start can place any linear map in S
-    and training adds the non-linear part only where the losses ask for it.
-    """
-
-    def __init__(self, d_in: int, d_out: int, hidden: int, depth: int):
-        super().__init__()
-        self.skip = nn.Linear(d_in, d_out, bias=False)
-        layers, width = [], d_in
-        for _ in range(max(depth - 1, 0)):
-            layers += [nn.Linear(width, hidden), nn.SiLU()]
-            width = hidden
-        self.mlp = nn.Sequential(*layers, nn.Linear(width, d_out)) if depth > 0 else None
-        if self.mlp is not None:
-            nn.init.zeros_(self.mlp[-1].weight)
-            nn.init.zeros_(self.mlp[-1].bias)
-
-    def forward(self, a):
-        out = self.skip(a)
-        return out if self.mlp is None else out + self.mlp(a)
-
-    def set_linear(self, M: np.ndarray):
-        """Make the skip compute ``a @ M`` (M: (d_in, d_out))."""
-        with torch.no_grad():
-            self.skip.weight.copy_(torch.as_tensor(M.T, dtype=self.skip.weight.dtype))
+def _adapter(d_in: int, d_out: int, hidden: int, depth: int) -> ResidualMLP:
+    """``f(a) = a S + MLP(a)``: a bias-free linear skip S plus a SiLU MLP whose last layer starts at
+    zero (the plain body of :class:`~align.supervised.mlp_blocks.ResidualMLP`)."""
+    return ResidualMLP(d_in, d_out, hidden, depth, norm="none", activation="silu", residual_blocks=False,
+                       skip_bias=False)
 
 
 class CycleNet(nn.Module):
@@ -52,11 +31,11 @@ class CycleNet(nn.Module):
     def __init__(self, d_x: int, d_y: int, d_latent: int, hidden: int, depth: int, vib: bool):
         super().__init__()
         self.d_latent, self.vib = d_latent, vib
-        self.A_x = ResidualMLP(d_x, d_latent, hidden, depth)
-        self.A_y = ResidualMLP(d_y, d_latent, hidden, depth)
-        self.T = ResidualMLP(d_latent, d_latent, hidden, depth)
-        self.B_x = ResidualMLP(d_latent, d_x, hidden, depth)
-        self.B_y = ResidualMLP(d_latent, d_y, hidden, depth)
+        self.A_x = _adapter(d_x, d_latent, hidden, depth)
+        self.A_y = _adapter(d_y, d_latent, hidden, depth)
+        self.T = _adapter(d_latent, d_latent, hidden, depth)
+        self.B_x = _adapter(d_latent, d_x, hidden, depth)
+        self.B_y = _adapter(d_latent, d_y, hidden, depth)
         self.logvar = nn.Linear(d_latent, d_latent) if vib else None
         if vib:  # start almost deterministic: σ ≈ 0.02
             nn.init.zeros_(self.logvar.weight)

@@ -38,12 +38,16 @@ different spectrum 0.015 / 0.027, nonlinear map with noise 2.0 0.005.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .._validate import check_matrix, check_positive_int
 from ..exceptions import ValidationError
 from ..search import knn
+from ._base import apply_preprocess, fit_preprocess
 from .refine import check_pairs
+from .structure import StructureMatchingAligner
 
 LIKELY, UNLIKELY = 0.5, 0.08
 
@@ -103,7 +107,6 @@ def forecast_alignability(X, Y, *, pairs=None, sample: int = 2000, seed: int = 0
     ``knn_agreement``, ``agreeing_rows``, ``knn_agreement_chance``, ``seconds``; with pairs also ``cka``, ``cka_null``,
     ``cka_z``, ``mutual_knn``, ``mutual_knn_null``, ``mutual_knn_z``, ``n_pairs``).
     """
-    import time
     t0 = time.perf_counter()
     X = check_matrix(X, "X", min_rows=20, allow_torch=False)
     Y = check_matrix(Y, "Y", min_rows=20, allow_torch=False)
@@ -141,9 +144,7 @@ def forecast_alignability(X, Y, *, pairs=None, sample: int = 2000, seed: int = 0
 def _quick_agreement(Xs, Ys, seed, k=10):
     """After a quick structure-only alignment of the two samples: the mean fraction of each row's k
     neighbours whose matches are neighbours of its own match, and the share of rows where ≥ 30 % do."""
-    from ._base import apply_preprocess, fit_preprocess
-    from .structure import StructureMatchingAligner
-    model = StructureMatchingAligner(init="sorted_sim", n_sample=len(Xs) + len(Ys), refine_iter=5, seed=seed)
+    model = StructureMatchingAligner(init="sorted_sim", n_sample=len(Xs) + len(Ys), n_refine=5, random_state=seed)
     model.fit(Xs.astype(np.float32), Ys.astype(np.float32))
     my, pre_y, _ = fit_preprocess(Ys, model.normalize)
     A = _unit(model.preprocess_x(Xs) @ model.W_).astype(np.float32)

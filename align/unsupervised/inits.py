@@ -18,10 +18,12 @@ Generator and returns ``(W0, info)``. None of them sees a pair.
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment, quadratic_assignment
+from sklearn.cluster import KMeans
+from sklearn.decomposition import FastICA
 
 from ..supervised.procrustes import procrustes
 from ._base import sample_rows
-from ..compute.csls import csls_both
 from .refine import induce_dictionary
 
 
@@ -51,7 +53,6 @@ def sorted_similarity_init(Xp, Yp, rng, *, n_sample: int = 4000, csls_k: int = 1
 
 
 def _kmeans(A, k, rng):
-    from sklearn.cluster import KMeans
     km = KMeans(n_clusters=k, n_init=2, max_iter=100, random_state=int(rng.integers(2 ** 31)))
     labels = km.fit_predict(_unit(A))
     C = np.stack([A[labels == c].mean(0) if (labels == c).any() else np.zeros(A.shape[1]) for c in range(k)])
@@ -60,7 +61,6 @@ def _kmeans(A, k, rng):
 
 def match_centroids(Cx, Cy, rng, *, n_restarts: int = 10):
     """Permutation ``perm`` with Cx[i] ↔ Cy[perm[i]] maximising Gram agreement (QAP, FAQ restarts)."""
-    from scipy.optimize import quadratic_assignment
     A, B = _unit(Cx) @ _unit(Cx).T, _unit(Cy) @ _unit(Cy).T
     np.fill_diagonal(A, 0)
     np.fill_diagonal(B, 0)
@@ -105,7 +105,6 @@ def _quantiles(v, grid):
 
 def _match_axes(Px, Py, extra_cost=None):
     """Match columns of Px (n_x, r) and Py (n_y, r) by marginal shape; returns (perm, signs)."""
-    from scipy.optimize import linear_sum_assignment
     grid = np.linspace(0.01, 0.99, 99)
     Qx = np.stack([_quantiles(Px[:, a], grid) for a in range(Px.shape[1])])
     Qy = np.stack([_quantiles(Py[:, b], grid) for b in range(Py.shape[1])])
@@ -135,7 +134,6 @@ def principal_axes_init(Xp, Yp, rng, *, n_axes: int = 64, eig_weight: float = 1.
 
 def ica_init(Xp, Yp, rng, *, n_components: int = 64, n_sample: int = 20000):
     """FastICA sources of each set matched by marginal shape → a linear map → Procrustes on its NN pairs."""
-    from sklearn.decomposition import FastICA
     r = min(n_components, Xp.shape[1], Yp.shape[1])
     maps = []
     for A in (Xp, Yp):

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_positive_int
+from .._params import HasMethods, Interval, StrOptions
 from ..base import BaseAligner, register_aligner
-from ..exceptions import ShapeError, ValidationError
 from ..compute.csls import csls_both
+from ..exceptions import ShapeError, ValidationError
 from ..supervised.procrustes import procrustes
+from .selection import label_free_criteria
 
 
 def check_pairs(pairs, n_x: int, n_y: int, name: str = "seed_pairs") -> np.ndarray:
@@ -127,24 +128,52 @@ class SelfLearningRefiner(BaseAligner):
     ``init`` aligner starts from that aligner's map (fitted on the same unpaired X, Y). Rows of X
     and Y are not paired.
 
-    Parameters: ``n_iter`` (max rounds), ``csls_k``, ``n_candidates`` (use only the first rows of
-    each set to induce the dictionary, e.g. the most frequent words; None = all), ``center``
-    (subtract each set's own mean), ``init`` (an unfitted aligner or None), ``keep_seed`` (always
-    include the seed pairs in the dictionary), ``mode`` ("mutual" or VecMap's "union"),
-    ``stochastic`` (initial keep probability of stochastic induction; 1 = off).
+    Parameters
+    ----------
+    n_iter : int >= 0, default 10
+        Maximum refinement rounds.
+    csls_k : int, default 10
+    n_candidates : int or None, default None
+        Use only the first rows of each set to induce the dictionary (e.g. the most frequent
+        words); None = all.
+    center : bool, default True
+        Subtract each set's own mean.
+    init : aligner or None, default None
+        An aligner whose map gives the start (fitted on the same unpaired X, Y).
+    keep_seed : bool, default True
+        Always include the seed pairs in the dictionary.
+    mode : {"mutual", "union"}, default "mutual"
+        Mutual nearest neighbours, or VecMap's union of both directions.
+    stochastic : float in (0, 1], default 1.0
+        Initial keep probability of stochastic induction (1 = off).
+    random_state : int >= 0 or None, default 0
+        Seed of the label-free criteria's row sample (the refinement itself is deterministic).
 
-    Fitted: ``W_`` (d_x, d_y), ``mean_x_``, ``mean_y_``, ``dictionary_`` (m, 2), ``history_``
-    (dictionary size and mean CSLS score per round), ``criterion_`` (dict of label-free criteria,
-    see :mod:`align.unsupervised.selection`).
+    Attributes
+    ----------
+    W_ : ndarray (d_x, d_y)
+    mean_x_, mean_y_ : ndarray
+    dictionary_ : ndarray (m, 2) int64
+    history_ : list of dict
+        Dictionary size and mean CSLS score per round.
+    criterion_ : dict
+        Label-free criteria, see :mod:`align.unsupervised.selection`.
     """
 
     supervised = False
     _array_attrs = ("W_", "mean_x_", "mean_y_", "dictionary_")
     _json_attrs = ("n_features_in_", "n_features_out_", "scale_", "history_", "criterion_")
+    _parameter_constraints = {
+        "n_iter": [Interval(int, 0, None)], "csls_k": [Interval(int, 1, None)],
+        "n_candidates": [None, Interval(int, 1, None)], "center": ["boolean"],
+        "init": [None, HasMethods(["fit", "transform"])], "keep_seed": ["boolean"],
+        "mode": [StrOptions({"mutual", "union"})], "stochastic": [Interval(float, 0, 1, closed="right")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, *, n_iter: int = 10, csls_k: int = 10, n_candidates: int | None = None,
                  center: bool = True, init=None, keep_seed: bool = True, mode: str = "mutual",
-                 stochastic: float = 1.0):
+                 stochastic: float = 1.0, random_state: int | None = 0):
         self.n_iter = n_iter
         self.csls_k = csls_k
         self.n_candidates = n_candidates
@@ -153,16 +182,12 @@ class SelfLearningRefiner(BaseAligner):
         self.keep_seed = keep_seed
         self.mode = mode
         self.stochastic = stochastic
+        self.random_state = random_state
 
     def fit(self, X, Y, seed_pairs=None):
-        from .selection import label_free_criteria
+        """Fit on unpaired X (n_x, d_x), Y (n_y, d_y) from ``seed_pairs`` (m, 2) or ``init``; returns self."""
+        self._validate_params()
         X, Y = self._check_fit_inputs(X, Y)
-        check_positive_int(self.n_iter, "n_iter", minimum=0)
-        check_positive_int(self.csls_k, "csls_k")
-        if self.mode not in ("mutual", "union"):
-            raise ValidationError(f"mode must be 'mutual' or 'union'; got {self.mode!r}")
-        if not 0 < float(self.stochastic) <= 1:
-            raise ValidationError(f"stochastic must be a keep probability in (0, 1]; got {self.stochastic}")
         mx = X.mean(0) if self.center else np.zeros(X.shape[1])
         my = Y.mean(0) if self.center else np.zeros(Y.shape[1])
         Xc, Yc = (X - mx).astype(np.float32), (Y - my).astype(np.float32)
@@ -185,7 +210,7 @@ class SelfLearningRefiner(BaseAligner):
         self.W_, self.mean_x_, self.mean_y_, self.scale_ = W, np.asarray(mx, np.float64), np.asarray(my, np.float64), 1.0
         self.n_features_in_, self.n_features_out_ = X.shape[1], Y.shape[1]
         self.dictionary_ = pairs
-        self.criterion_ = label_free_criteria(Xc @ W, Yc)
+        self.criterion_ = label_free_criteria(Xc @ W, Yc, seed=int(self.random_state or 0))
         return self
 
     def _cand(self, A):

@@ -42,10 +42,12 @@ MUSE criterion (``mean_csls_mutual``) drops to ≈ 0.26, as the issue warned for
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.stats import spearmanr
 
 from .._validate import check_matrix, check_positive_int
-from ..exceptions import ShapeError, ValidationError
 from ..compute.csls import csls_both
+from ..exceptions import ShapeError, ValidationError
 from ..search import knn
 
 CRITERIA = ("mean_csls_mutual", "mutual_nn", "mean_nn_cos", "cycle_nn", "knn_agreement", "structure",
@@ -105,7 +107,6 @@ def label_free_criteria(XW, Y, *, sample: int = 2000, k: int = 10, csls_k: int =
         sy = (B[fwd[i]] * B[fwd[j]]).sum(1)
         out["structure"] = float(np.corrcoef(sx, sy)[0, 1]) if sx.std() > 0 and sy.std() > 0 else 0.0
     if "neg_transport" in which:
-        from scipy.optimize import linear_sum_assignment
         m = min(len(A), len(B), 1000)
         C = 1.0 - A[:m] @ B[:m].T
         r, c = linear_sum_assignment(C)
@@ -142,7 +143,6 @@ def select(runs, criterion: str = DEFAULT_CRITERION) -> int:
 
 def spearman(a, b) -> float:
     """Spearman rank correlation of two equal-length sequences (average ranks for ties)."""
-    from scipy.stats import spearmanr
     try:
         a, b = np.asarray(a, float), np.asarray(b, float)
     except (TypeError, ValueError) as e:
