@@ -66,6 +66,9 @@ class LinearTranslator(BaseAligner):
         :data:`ALPHA_GRID`.
     center : bool, default True
         Fit an intercept through the column means.
+    random_state : None or int >= 0, default None
+        Not used: the fit is closed-form and deterministic. Accepted so that every estimator takes
+        ``random_state`` (scikit-learn's convention).
 
     Attributes
     ----------
@@ -82,13 +85,14 @@ class LinearTranslator(BaseAligner):
     _parameter_constraints = {
         "alpha": [StrOptions({"auto"}), Interval(float, 0, None)],
         "alphas": [None, Check(_positive_grid, "a non-empty list of positive numbers")],
-        "center": ["boolean"],
+        "center": ["boolean"], "random_state": ["random_state"],
     }
 
-    def __init__(self, *, alpha="auto", alphas=None, center: bool = True):
+    def __init__(self, *, alpha="auto", alphas=None, center: bool = True, random_state: int | None = None):
         self.alpha = alpha
         self.alphas = alphas
         self.center = center
+        self.random_state = random_state
 
     def fit(self, X, Y):
         """Fit on paired rows.

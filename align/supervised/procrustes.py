@@ -31,6 +31,9 @@ class ProcrustesTranslator(BaseAligner):
         Subtract the column means first (μ = 0 otherwise).
     scale : bool, default False
         Fit a global scale ``s = trace(Σ) / ||X − μ_X||²`` (else ``s = 1``).
+    random_state : None or int >= 0, default None
+        Not used: the fit is closed-form and deterministic. Accepted so that every estimator takes
+        ``random_state`` (scikit-learn's convention).
 
     Attributes
     ----------
@@ -41,11 +44,12 @@ class ProcrustesTranslator(BaseAligner):
 
     _array_attrs = ("W_", "mean_x_", "mean_y_")
     _json_attrs = ("n_features_in_", "n_features_out_", "scale_")
-    _parameter_constraints = {"center": ["boolean"], "scale": ["boolean"]}
+    _parameter_constraints = {"center": ["boolean"], "scale": ["boolean"], "random_state": ["random_state"]}
 
-    def __init__(self, *, center: bool = True, scale: bool = False):
+    def __init__(self, *, center: bool = True, scale: bool = False, random_state: int | None = None):
         self.center = center
         self.scale = scale
+        self.random_state = random_state
 
     def fit(self, X, Y):
         """Fit on paired rows X (n, d_x), Y (n, d_y); returns self."""
