@@ -47,6 +47,7 @@ class Interval:
         self.type, self.left, self.right, self.closed = type, left, right, closed
 
     def is_satisfied_by(self, value) -> bool:
+        """True when ``value`` is a number of this kind inside the interval."""
         if isinstance(value, (bool, np.bool_)):
             return False
         kind = numbers.Integral if self.type is int else numbers.Real
@@ -84,6 +85,7 @@ class Options:
         self.type, self.options = type, set(options)
 
     def is_satisfied_by(self, value) -> bool:
+        """True when ``value`` has the type and is one of the options."""
         return isinstance(value, self.type) and value in self.options
 
     def __str__(self) -> str:
@@ -116,6 +118,7 @@ class HasMethods:
         self.methods = [methods] if isinstance(methods, str) else list(methods)
 
     def is_satisfied_by(self, value) -> bool:
+        """True when ``value`` (not a string) has every method."""
         return not isinstance(value, (str, bytes)) and all(callable(getattr(value, m, None)) for m in self.methods)
 
     def __str__(self) -> str:
@@ -138,6 +141,7 @@ class Check:
         self.fn, self.description, self.reason = fn, description, None
 
     def is_satisfied_by(self, value) -> bool:
+        """``fn(value)``; a ValidationError it raises counts as False and its message is kept."""
         self.reason = None
         try:
             return bool(self.fn(value))

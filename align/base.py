@@ -187,6 +187,7 @@ class BaseAligner:
     # ------------------------------------------------------------------ checks
     @property
     def is_fitted(self) -> bool:
+        """True once ``fit`` has succeeded (``n_features_in_`` is set)."""
         return hasattr(self, "n_features_in_")
 
     def _check_fitted(self):

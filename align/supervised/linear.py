@@ -24,9 +24,24 @@ def ridge_loo_errors(U, s, UtY, Yc, alphas, *, intercept: bool = True) -> np.nda
     With ``Xc = U diag(s) Vᵀ`` (X centred) the hat matrix of ridge with an unpenalised intercept is
     ``H = 11ᵀ/n + U diag(s²/(s²+α)) Uᵀ`` and the LOO residual of row i is ``r_i / (1 − H_ii)``
     (Golub, Heath & Wahba, 1979, Technometrics 21(2); Rifkin & Lippert, 2007,
-    MIT-CSAIL-TR-2007-025) — exact, intercept refitted without row i included. Shapes: U (n, r),
-    s (r,), UtY (r, d_y), Yc (n, d_y) centred. Returns (len(alphas),) float64: mean over rows of the
-    squared LOO error summed over outputs.
+    MIT-CSAIL-TR-2007-025) — exact, intercept refitted without row i included.
+
+    Parameters
+    ----------
+    U : ndarray (n, r)
+    s : ndarray (r,)
+    UtY : ndarray (r, d_y)
+    Yc : ndarray (n, d_y)
+        Centred targets.
+    alphas : sequence of float
+        Absolute penalties.
+    intercept : bool, default True
+        Whether the model has an (unpenalised) intercept.
+
+    Returns
+    -------
+    ndarray (len(alphas),) float64
+        Mean over rows of the squared LOO error summed over outputs.
     """
     errs = np.empty(len(alphas))
     s2 = s * s
@@ -150,8 +165,18 @@ class LinearTranslator(BaseAligner):
 
 
 def check_affine_state(obj) -> None:
-    """After loading: ``W_`` (d_in, d_out), ``mean_x_`` (d_in,), ``mean_y_`` (d_out,) must agree with
-    the saved dimensions; raises CorruptFileError (weights saved for other dimensions) otherwise."""
+    """Check a loaded affine state: ``W_`` (d_in, d_out), ``mean_x_`` (d_in,), ``mean_y_`` (d_out,).
+
+    Parameters
+    ----------
+    obj : BaseAligner
+        A loaded aligner with ``n_features_in_``, ``n_features_out_`` and the three arrays.
+
+    Raises
+    ------
+    CorruptFileError
+        When the arrays do not agree with the saved dimensions (weights saved for other dimensions).
+    """
     try:
         d_in, d_out = int(obj.n_features_in_), int(obj.n_features_out_)
     except (AttributeError, TypeError, ValueError):
@@ -168,8 +193,25 @@ def affine_approximation(aligner, X=None):
 
     Uses the aligner's own ``affine()`` when it has one (Linear, Procrustes); otherwise reads a
     linear state ``W_`` (+ ``mean_x_``, ``mean_y_``, ``scale_``); otherwise fits least squares to
-    ``aligner.transform(X)`` on the rows ``X`` (n, d_x), which must then be given. This lets any
-    aligner, including a nonlinear or unsupervised one, initialise another translator.
+    ``aligner.transform(X)``. This lets any aligner, including a nonlinear or unsupervised one,
+    initialise another translator.
+
+    Parameters
+    ----------
+    aligner : BaseAligner
+        A fitted aligner.
+    X : array (n, d_x) or None
+        Rows to fit on; needed only when the aligner exposes no linear map.
+
+    Returns
+    -------
+    A : ndarray (d_x, d_y) float64
+    b : ndarray (d_y,) float64
+
+    Raises
+    ------
+    ValidationError
+        When a fit is needed and ``X`` is None.
     """
     if hasattr(aligner, "affine"):
         A, b = aligner.affine()

@@ -161,6 +161,8 @@ class MLPTranslator(BaseAligner):
 
     # ------------------------------------------------------------------ params
     def get_params(self, deep: bool = False) -> dict:
+        """Parameters as a dict; an aligner given as ``init`` is reported as None unless ``deep``
+        (it is not saved: the fitted skip map carries it)."""
         params = super().get_params(deep)
         if not deep and isinstance(params.get("init"), BaseAligner):
             params["init"] = None  # an aligner object is not saved; the fitted skip map carries it
@@ -321,7 +323,13 @@ class MLPTranslator(BaseAligner):
 
 @contextmanager
 def torch_threads(n: int | None):
-    """Run the block with ``n`` torch CPU threads (None: unchanged), then restore the old count."""
+    """Run the block with ``n`` torch CPU threads, then restore the old count.
+
+    Parameters
+    ----------
+    n : int or None
+        Threads; None leaves torch's setting unchanged.
+    """
     if n is None:
         yield
         return

@@ -17,7 +17,19 @@ ACTIVATIONS = {"gelu": nn.GELU, "silu": nn.SiLU}
 
 
 def make_norm(kind: str, width: int) -> nn.Module:
-    """``"layer"`` → LayerNorm, ``"batch"`` → BatchNorm1d, ``"none"`` → Identity (width features)."""
+    """A normalisation layer.
+
+    Parameters
+    ----------
+    kind : {"layer", "batch", "none"}
+        LayerNorm, BatchNorm1d or Identity.
+    width : int
+        Features.
+
+    Returns
+    -------
+    torch.nn.Module
+    """
     return {"layer": lambda: nn.LayerNorm(width), "batch": lambda: nn.BatchNorm1d(width),
             "none": nn.Identity}[kind]()
 
@@ -41,6 +53,7 @@ class ResidualBlock(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, h):
+        """(b, width) → (b, width)."""
         return h + self.fc2(self.drop(nn.functional.gelu(self.fc1(self.norm(h)))))
 
 
@@ -95,6 +108,7 @@ class ResidualMLP(nn.Module):
             nn.init.zeros_(last.bias)
 
     def forward(self, x):
+        """(b, d_in) → (b, d_out)."""
         if self.residual_blocks:
             h = nn.functional.gelu(self.inp(x))
             for block in self.blocks:

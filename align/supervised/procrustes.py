@@ -10,9 +10,18 @@ from .linear import check_affine_state
 def procrustes(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Solve ``min_W ||X W − Y||_F`` over W with orthonormal rows/columns (Schönemann, 1966).
 
-    X: (n, d_x), Y: (n, d_y) → W: (d_x, d_y) = U Vᵀ from the thin SVD of ``Xᵀ Y``. When d_x ≠ d_y,
-    W is semi-orthogonal (``WᵀW = I`` if d_x ≥ d_y, else ``W Wᵀ = I``), i.e. an isometry into or a
-    projection onto the smaller space.
+    W = U Vᵀ from the thin SVD of ``Xᵀ Y``. When d_x ≠ d_y, W is semi-orthogonal (``WᵀW = I`` if
+    d_x ≥ d_y, else ``W Wᵀ = I``), i.e. an isometry into or a projection onto the smaller space.
+
+    Parameters
+    ----------
+    X : ndarray (n, d_x)
+    Y : ndarray (n, d_y)
+        Paired rows.
+
+    Returns
+    -------
+    ndarray (d_x, d_y) float64
     """
     U, _, Vt = np.linalg.svd(X.T.astype(np.float64) @ Y.astype(np.float64), full_matrices=False)
     return U @ Vt

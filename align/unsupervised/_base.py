@@ -72,7 +72,19 @@ def fit_preprocess(A: np.ndarray, normalize: str, eps: float = 1e-3):
 
 
 def apply_preprocess(A, normalize: str, mean, pre) -> np.ndarray:
-    """``(unit?(A) − mean) @ pre`` as float32 (A: (n, d); see :func:`fit_preprocess`)."""
+    """``(unit?(A) − mean) @ pre`` as float32.
+
+    Parameters
+    ----------
+    A : array (n, d)
+    normalize : str
+    mean, pre : ndarray
+        From :func:`fit_preprocess`.
+
+    Returns
+    -------
+    ndarray (n, d) float32
+    """
     A = A.astype(np.float64)
     if normalize == "unit-center":
         A = _unit(A)
@@ -89,9 +101,17 @@ class UnsupervisedAligner(BaseAligner):
     ``seed_pairs`` (m, 2) of known (row of X, row of Y) replace the unsupervised init: W0 is
     Procrustes on them and the refinement always keeps them.
 
-    Fitted: ``W_``, ``mean_x_``, ``pre_x_``, ``mean_y_``, ``post_y_``, ``dictionary_`` (the last
-    refinement dictionary), ``history_``, ``criterion_`` (label-free criteria, higher = better) and
-    ``fit_seconds_``.
+    Attributes
+    ----------
+    W_ : ndarray (d_x, d_y)
+    mean_x_, pre_x_, mean_y_, post_y_ : ndarray
+        Preprocessing (module docstring).
+    dictionary_ : ndarray (m, 2) int64
+        The last refinement dictionary.
+    history_ : list of dict
+    criterion_ : dict
+        Label-free criteria, higher = better.
+    fit_seconds_ : float
     """
 
     supervised = False
@@ -161,18 +181,44 @@ class UnsupervisedAligner(BaseAligner):
 
 
 def sample_rows(n: int, m: int, rng) -> np.ndarray:
-    """Sorted random sample of min(n, m) of the indices 0..n−1 (``rng``: a NumPy Generator)."""
+    """Sorted random sample of min(n, m) of the indices 0..n−1.
+
+    Parameters
+    ----------
+    n, m : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray (min(n, m),) int
+    """
     return np.sort(rng.choice(n, size=min(n, m), replace=False))
 
 
 def check_fraction(value, name):
-    """``value`` as a float in (0, 1]; raises ValidationError naming ``name`` otherwise."""
+    """``value`` as a float in (0, 1].
+
+    Parameters
+    ----------
+    value : float
+    name : str
+        For the message.
+
+    Raises
+    ------
+    ValidationError
+    """
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1:
         raise ValidationError(f"{name} must be a number in (0, 1]; got {value!r}")
     return float(value)
 
 
 def check_dims(X, Y):
-    """Raise ShapeError unless X and Y have at least one column each."""
+    """Raise ShapeError unless X and Y have at least one column each.
+
+    Parameters
+    ----------
+    X, Y : ndarray (n, d)
+    """
     if X.shape[1] < 1 or Y.shape[1] < 1:
         raise ShapeError("X and Y need at least one column")

@@ -90,10 +90,20 @@ def prepare_fit(model, X, Y, seed_pairs, *, init_over_seed: bool) -> GanStart:
 
 
 def standardise(A: np.ndarray):
-    """Centre the rows and divide by the RMS row norm. Returns ``(A_std float32, mean (d,), scale)``.
+    """Centre the rows and divide by the RMS row norm.
 
     A global scale keeps the geometry (cosines, ratios of distances) and lets an orthogonal map
     carry one set onto the other when the two models use different norms.
+
+    Parameters
+    ----------
+    A : ndarray (n, d)
+
+    Returns
+    -------
+    A_std : ndarray (n, d) float32
+    mean : ndarray (d,) float64
+    scale : float
     """
     mean = A.mean(0, dtype=np.float64)
     C = A - mean
@@ -107,7 +117,20 @@ def mean_csls_cosine(mapped: np.ndarray, Y: np.ndarray, *, rows: int | None = 10
 
     Translate the first ``rows`` mapped source rows to their CSLS-nearest target among the first
     ``rows`` target rows and return the mean cosine between each source and its translation.
-    Higher is better; no labels are used. mapped: (n_x, d), Y: (n_y, d).
+    Higher is better; no labels are used. CSLS itself is :func:`align.search.csls_knn`.
+
+    Parameters
+    ----------
+    mapped : ndarray (n_x, d)
+        Source rows already mapped into Y's space.
+    Y : ndarray (n_y, d)
+    rows : int or None, default 10000
+        Rows of each side used (None = all).
+    csls_k : int, default 10
+
+    Returns
+    -------
+    float
     """
     a = mapped if rows is None else mapped[:rows]
     b = Y if rows is None else Y[:rows]
@@ -141,20 +164,59 @@ def discriminator(d_in: int, hidden: int, layers: int, dropout: float) -> torch.
 
 
 def discriminator_loss(D, real: torch.Tensor, fake: torch.Tensor, smooth: float):
-    """Binary cross-entropy of the discriminator on detached inputs: real → 1−smooth, fake → smooth."""
+    """Binary cross-entropy of the discriminator on detached inputs: real → 1−smooth, fake → smooth.
+
+    Parameters
+    ----------
+    D : torch.nn.Module
+        (b, d) → (b, 1) logits.
+    real, fake : torch.Tensor (b, d)
+    smooth : float
+        Label smoothing.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar loss.
+    """
     logits = D(torch.cat([real.detach(), fake.detach()])).squeeze(1)
     labels = torch.cat([torch.full((real.shape[0],), 1.0 - smooth), torch.full((fake.shape[0],), smooth)])
     return torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits))
 
 
 def gan_losses(D, real: torch.Tensor, fake: torch.Tensor, smooth: float):
-    """``(discriminator loss, generator loss)``; the generator's uses the flipped label 1−smooth and
-    its gradients reach ``fake``."""
+    """Both GAN losses of one batch; the generator's uses the flipped label 1−smooth and its
+    gradients reach ``fake``.
+
+    Parameters
+    ----------
+    D : torch.nn.Module
+    real, fake : torch.Tensor (b, d)
+    smooth : float
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        Discriminator loss, generator loss.
+    """
     return discriminator_loss(D, real, fake, smooth), generator_loss(D, fake, 1.0 - smooth)
 
 
 def generator_loss(D, fake: torch.Tensor, target: float):
-    """BCE pushing D(fake) towards the label ``target`` (gradients reach ``fake``)."""
+    """BCE pushing D(fake) towards the label ``target`` (gradients reach ``fake``).
+
+    Parameters
+    ----------
+    D : torch.nn.Module
+    fake : torch.Tensor (b, d)
+    target : float
+        The label.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar loss.
+    """
     logits = D(fake).squeeze(1)
     return torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
@@ -162,8 +224,29 @@ def generator_loss(D, fake: torch.Tensor, target: float):
 def init_map(init, X: np.ndarray, Y: np.ndarray, Xs: np.ndarray, mean_y, scale_y) -> np.ndarray:
     """Orthogonal (d_x, d_y) map in standardised coordinates that best reproduces ``init``'s map.
 
-    ``init`` is any aligner; an unfitted one is fitted on the same unpaired (X, Y). The map is the
-    Procrustes fit of the standardised X onto init.transform(X) standardised with Y's statistics.
+    The map is the Procrustes fit of the standardised X onto init.transform(X) standardised with
+    Y's statistics.
+
+    Parameters
+    ----------
+    init : aligner
+        Any aligner; an unfitted one is fitted on the same unpaired (X, Y).
+    X : ndarray (n_x, d_x)
+    Y : ndarray (n_y, d_y)
+    Xs : ndarray (n_x, d_x)
+        Standardised X.
+    mean_y : ndarray (d_y,)
+    scale_y : float
+        Y's standardisation.
+
+    Returns
+    -------
+    ndarray (d_x, d_y)
+
+    Raises
+    ------
+    ValidationError
+        When ``init`` has no ``transform`` or maps X to the wrong shape.
     """
     if not hasattr(init, "transform"):
         raise ValidationError(f"init must be an aligner with fit/transform; got {type(init).__name__}")
@@ -176,7 +259,20 @@ def init_map(init, X: np.ndarray, Y: np.ndarray, Xs: np.ndarray, mean_y, scale_y
 
 
 def seed_map(seed_pairs, Xs, Ys):
-    """Validated seed pairs (m, 2) and the Procrustes map on them (standardised coordinates)."""
+    """Validated seed pairs and the Procrustes map on them (standardised coordinates).
+
+    Parameters
+    ----------
+    seed_pairs : array (m, 2)
+        (row of X, row of Y).
+    Xs : ndarray (n_x, d_x)
+    Ys : ndarray (n_y, d_y)
+
+    Returns
+    -------
+    pairs : ndarray (m, 2) int64
+    W : ndarray (d_x, d_y)
+    """
     pairs = check_pairs(seed_pairs, Xs.shape[0], Ys.shape[0])
     return pairs, procrustes(Xs[pairs[:, 0]], Ys[pairs[:, 1]])
 
@@ -184,7 +280,13 @@ def seed_map(seed_pairs, Xs, Ys):
 @contextlib.contextmanager
 def seeded(seed: int, device: torch.device):
     """Fork torch's global RNG (CPU and, on CUDA, the current device), seed it, restore on exit:
-    module initialisation and dropout become reproducible without touching the caller's state."""
+    module initialisation and dropout become reproducible without touching the caller's state.
+
+    Parameters
+    ----------
+    seed : int
+    device : torch.device
+    """
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)

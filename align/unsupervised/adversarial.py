@@ -243,6 +243,7 @@ class AdversarialAligner(BaseAligner):
         return (Z * (self.scale_y_ if self.rescale else self.scale_x_) + self.mean_y_).astype(np.float32)
 
     def get_params(self, deep: bool = False) -> dict:
+        """Parameters as a dict; an ``init`` aligner is reported as None unless ``deep`` (not saved)."""
         params = super().get_params(deep)
         if not deep and params.get("init") is not None:
             params["init"] = None  # aligner objects are not saved; the fitted map is

@@ -257,6 +257,7 @@ class CycleAligner(BaseAligner):
         return (Z * (self.scale_x_ if self.rescale else self.scale_y_) + self.mean_x_).astype(np.float32)
 
     def get_params(self, deep: bool = False) -> dict:
+        """Parameters as a dict; an ``init`` aligner is reported as None unless ``deep`` (not saved)."""
         params = super().get_params(deep)
         if not deep and params.get("init") is not None:
             params["init"] = None  # aligner objects are not saved; the fitted network is

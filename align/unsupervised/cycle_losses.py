@@ -26,6 +26,15 @@ class CycleNet(nn.Module):
 
     ``F_xy = B_y∘T∘A_x``, ``F_yx = B_x∘T∘A_y``. With ``vib`` the latent T also emits a
     log-variance; training samples ``z = μ + σ·ε`` and inference uses μ.
+
+    Parameters
+    ----------
+    d_x, d_y, d_latent : int
+        Widths of X, Y and the latent.
+    hidden, depth : int
+        Of every adapter (see :class:`~align.supervised.mlp_blocks.ResidualMLP`, plain body).
+    vib : bool
+        Variational information bottleneck on the latent.
     """
 
     def __init__(self, d_x: int, d_y: int, d_latent: int, hidden: int, depth: int, vib: bool):
@@ -53,6 +62,7 @@ class CycleNet(nn.Module):
         return mu, kl
 
     def decode(self, z, side: str):
+        """Latent (b, d_latent) → side ``"x"`` or ``"y"``."""
         return (self.B_x if side == "x" else self.B_y)(z)
 
     def translate(self, a, src: str, dst: str):
@@ -72,20 +82,60 @@ class CycleNet(nn.Module):
 
 
 def reconstruction_loss(a, rec):
-    """Mean squared error per row: ‖a − rec‖² (rows are standardised to unit RMS norm)."""
+    """Mean over rows of ‖a − rec‖² (rows are standardised to unit RMS norm).
+
+    Parameters
+    ----------
+    a, rec : torch.Tensor (b, d)
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar.
+    """
     return (a - rec).pow(2).sum(1).mean()
 
 
 def vsp_loss(a, translated):
-    """Vector-space preservation: mean |cos(a_i, a_j) − cos(F(a_i), F(a_j))| over the batch's pairs."""
+    """Vector-space preservation: mean |cos(a_i, a_j) − cos(F(a_i), F(a_j))| over the batch's pairs.
+
+    Parameters
+    ----------
+    a : torch.Tensor (b, d_a)
+    translated : torch.Tensor (b, d_t)
+        F(a).
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar.
+    """
     an, tn = F.normalize(a, dim=1), F.normalize(translated, dim=1)
     return (an @ an.T - tn @ tn.T).abs().mean()
 
 
 def generator_step(net, discs, x, y, w: dict, smooth: float, seed_batch=None):
-    """All losses of one batch. ``discs``: dict with optional ``"x"``, ``"y"``, ``"latent"``
-    discriminators. ``w``: loss weights (``adv``, ``latent``, ``rec``, ``cycle``, ``vsp``, ``vib``,
-    ``seed``); a zero weight skips the term. Returns ``(generator loss, discriminator loss, parts)``.
+    """All losses of one batch.
+
+    Parameters
+    ----------
+    net : CycleNet
+    discs : dict
+        Optional ``"x"``, ``"y"``, ``"latent"`` discriminators.
+    x : torch.Tensor (b, d_x)
+    y : torch.Tensor (b, d_y)
+    w : dict
+        Loss weights (``adv``, ``latent``, ``rec``, ``cycle``, ``vsp``, ``vib``, ``seed``); a zero
+        weight skips the term.
+    smooth : float
+        Label smoothing.
+    seed_batch : (torch.Tensor, torch.Tensor) or None
+        Paired seed rows of X and Y.
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor, dict)
+        Generator loss, discriminator loss, and each term.
     """
     z_x, kl_x = net.latent(x, "x", sample=True)
     z_y, kl_y = net.latent(y, "y", sample=True)

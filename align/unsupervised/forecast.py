@@ -98,14 +98,27 @@ def _pairs_stats(X, Y, pairs, rng, n_null=20):
 
 
 def forecast_alignability(X, Y, *, pairs=None, sample: int = 2000, seed: int = 0) -> dict:
-    """Forecast whether unsupervised alignment of X (n_x, d_x) and Y (n_y, d_y) can succeed.
+    """Forecast whether unsupervised alignment of X and Y can succeed (module docstring).
 
-    Rows are not paired; ``pairs`` (m, 2) int, optional, are known (row of X, row of Y) matches
-    (m ≥ 4). ``sample``: rows of each set used (all when fewer). Returns a dict with
-    ``verdict`` ("likely", "uncertain" or "unlikely"), ``reason`` (plain language) and
-    ``stats`` (floats: ``spectrum_tv``, ``intrinsic_dim_x``/``_y``, ``cosine_w1``, ``knn_cos_w1``,
-    ``knn_agreement``, ``agreeing_rows``, ``knn_agreement_chance``, ``seconds``; with pairs also ``cka``, ``cka_null``,
-    ``cka_z``, ``mutual_knn``, ``mutual_knn_null``, ``mutual_knn_z``, ``n_pairs``).
+    Parameters
+    ----------
+    X : array (n_x, d_x)
+    Y : array (n_y, d_y)
+        Rows not paired, at least 20 each.
+    pairs : array (m, 2) int or None
+        Known (row of X, row of Y) matches, m ≥ 4.
+    sample : int >= 20, default 2000
+        Rows of each set used (all when fewer).
+    seed : int >= 0, default 0
+
+    Returns
+    -------
+    dict
+        ``verdict`` ("likely", "uncertain" or "unlikely"), ``reason`` (plain language) and
+        ``stats`` (floats: ``spectrum_tv``, ``intrinsic_dim_x``/``_y``, ``cosine_w1``,
+        ``knn_cos_w1``, ``knn_agreement``, ``agreeing_rows``, ``knn_agreement_chance``,
+        ``seconds``; with pairs also ``cka``, ``cka_null``, ``cka_z``, ``mutual_knn``,
+        ``mutual_knn_null``, ``mutual_knn_z``, ``n_pairs``).
     """
     t0 = time.perf_counter()
     X = check_matrix(X, "X", min_rows=20, allow_torch=False)

@@ -51,7 +51,19 @@ def square_loss_terms(C1, C2, p, q):
 
 
 def gw_tensor(constC, hC1, hC2, T):
-    """``L(C1, C2) ⊗ T = constC − hC1 T hC2ᵀ`` (n, m); ``Σ (L ⊗ T) · T`` is the GW loss."""
+    """``L(C1, C2) ⊗ T = constC − hC1 T hC2ᵀ``; ``Σ (L ⊗ T) · T`` is the GW loss.
+
+    Parameters
+    ----------
+    constC, hC1, hC2 : ndarray
+        From :func:`square_loss_terms`.
+    T : ndarray (n, m)
+        A coupling.
+
+    Returns
+    -------
+    ndarray (n, m)
+    """
     return constC - hC1 @ T @ hC2.T
 
 

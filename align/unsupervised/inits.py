@@ -38,7 +38,24 @@ def _ucu(A):
 
 
 def sorted_similarity_init(Xp, Yp, rng, *, n_sample: int = 4000, csls_k: int = 10):
-    """Pseudo-dictionary from sorted ``sqrt(K)`` rows on equal-size samples → Procrustes."""
+    """Pseudo-dictionary from sorted ``sqrt(K)`` rows on equal-size samples → Procrustes.
+
+    Parameters
+    ----------
+    Xp : ndarray (n_x, d_x)
+    Yp : ndarray (n_y, d_y)
+        Preprocessed float32 sets (see the module docstring).
+    rng : numpy.random.Generator
+    n_sample : int, default 4000
+        Rows of each sample.
+    csls_k : int, default 10
+
+    Returns
+    -------
+    W0 : ndarray (d_x, d_y)
+    info : dict
+        Diagnostics (sizes, counts).
+    """
     m = min(n_sample, len(Xp), len(Yp))
     ix, iy = sample_rows(len(Xp), m, rng), sample_rows(len(Yp), m, rng)
     sigs = []
@@ -60,7 +77,21 @@ def _kmeans(A, k, rng):
 
 
 def match_centroids(Cx, Cy, rng, *, n_restarts: int = 10):
-    """Permutation ``perm`` with Cx[i] ↔ Cy[perm[i]] maximising Gram agreement (QAP, FAQ restarts)."""
+    """Permutation ``perm`` with Cx[i] ↔ Cy[perm[i]] maximising Gram agreement (QAP, FAQ restarts).
+
+    Parameters
+    ----------
+    Cx, Cy : ndarray (k, d_x), (k, d_y)
+        Centroids.
+    rng : numpy.random.Generator
+    n_restarts : int, default 10
+
+    Returns
+    -------
+    perm : ndarray (k,) int
+    value : float
+        The QAP objective.
+    """
     A, B = _unit(Cx) @ _unit(Cx).T, _unit(Cy) @ _unit(Cy).T
     np.fill_diagonal(A, 0)
     np.fill_diagonal(B, 0)
@@ -75,7 +106,24 @@ def match_centroids(Cx, Cy, rng, *, n_restarts: int = 10):
 
 
 def kmeans_qap_init(Xp, Yp, rng, *, n_clusters: int = 64, n_restarts: int = 10):
-    """k-means centroids of each set, matched by QAP → Procrustes on the matched centroids."""
+    """k-means centroids of each set, matched by QAP → Procrustes on the matched centroids.
+
+    Parameters
+    ----------
+    Xp : ndarray (n_x, d_x)
+    Yp : ndarray (n_y, d_y)
+        Preprocessed float32 sets (see the module docstring).
+    rng : numpy.random.Generator
+    n_clusters : int, default 64
+    n_restarts : int, default 10
+        QAP restarts.
+
+    Returns
+    -------
+    W0 : ndarray (d_x, d_y)
+    info : dict
+        Diagnostics (sizes, counts).
+    """
     k = min(n_clusters, len(Xp), len(Yp))
     Cx, _, _ = _kmeans(Xp, k, rng)
     Cy, _, _ = _kmeans(Yp, k, rng)
@@ -85,7 +133,25 @@ def kmeans_qap_init(Xp, Yp, rng, *, n_clusters: int = 64, n_restarts: int = 10):
 
 def relative_init(Xp, Yp, rng, *, n_clusters: int = 64, n_restarts: int = 10, n_sample: int = 10000,
                   csls_k: int = 10):
-    """Matched k-means centroids as anchors; points matched by their cosine profiles to the anchors."""
+    """Matched k-means centroids as anchors; points matched by their cosine profiles to the anchors.
+
+    Parameters
+    ----------
+    Xp : ndarray (n_x, d_x)
+    Yp : ndarray (n_y, d_y)
+        Preprocessed float32 sets (see the module docstring).
+    rng : numpy.random.Generator
+    n_clusters, n_restarts : int
+        Of the anchors (:func:`kmeans_qap_init`).
+    n_sample : int, default 10000
+    csls_k : int, default 10
+
+    Returns
+    -------
+    W0 : ndarray (d_x, d_y)
+    info : dict
+        Diagnostics (sizes, counts).
+    """
     _, info = kmeans_qap_init(Xp, Yp, rng, n_clusters=n_clusters, n_restarts=n_restarts)
     ix, iy = sample_rows(len(Xp), n_sample, rng), sample_rows(len(Yp), n_sample, rng)
     Rx = _unit(Xp[ix]) @ _unit(info["Cx"]).T
@@ -117,7 +183,24 @@ def _match_axes(Px, Py, extra_cost=None):
 
 
 def principal_axes_init(Xp, Yp, rng, *, n_axes: int = 64, eig_weight: float = 1.0):
-    """Top principal axes matched by log-eigenvalue and marginal shape (signs from quantiles)."""
+    """Top principal axes matched by log-eigenvalue and marginal shape (signs from quantiles).
+
+    Parameters
+    ----------
+    Xp : ndarray (n_x, d_x)
+    Yp : ndarray (n_y, d_y)
+        Preprocessed float32 sets (see the module docstring).
+    rng : numpy.random.Generator
+    n_axes : int, default 64
+    eig_weight : float, default 1.0
+        Weight of the log-eigenvalue distance in the matching cost.
+
+    Returns
+    -------
+    W0 : ndarray (d_x, d_y)
+    info : dict
+        Diagnostics (sizes, counts).
+    """
     r = min(n_axes, Xp.shape[1], Yp.shape[1])
     axes, lams = [], []
     for A in (Xp, Yp):
@@ -133,7 +216,24 @@ def principal_axes_init(Xp, Yp, rng, *, n_axes: int = 64, eig_weight: float = 1.
 
 
 def ica_init(Xp, Yp, rng, *, n_components: int = 64, n_sample: int = 20000):
-    """FastICA sources of each set matched by marginal shape → a linear map → Procrustes on its NN pairs."""
+    """FastICA sources of each set matched by marginal shape → a linear map → Procrustes on its NN pairs.
+
+    Parameters
+    ----------
+    Xp : ndarray (n_x, d_x)
+    Yp : ndarray (n_y, d_y)
+        Preprocessed float32 sets (see the module docstring).
+    rng : numpy.random.Generator
+    n_components : int, default 64
+    n_sample : int, default 20000
+        Rows used to fit each FastICA.
+
+    Returns
+    -------
+    W0 : ndarray (d_x, d_y)
+    info : dict
+        Diagnostics (sizes, counts).
+    """
     r = min(n_components, Xp.shape[1], Yp.shape[1])
     maps = []
     for A in (Xp, Yp):

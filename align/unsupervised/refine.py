@@ -21,7 +21,28 @@ from .selection import label_free_criteria
 
 
 def check_pairs(pairs, n_x: int, n_y: int, name: str = "seed_pairs") -> np.ndarray:
-    """Validate an (m, 2) int array of (row of X, row of Y) with m ≥ 1 and indices in range."""
+    """Validate known pairs.
+
+    Parameters
+    ----------
+    pairs : array (m, 2) int
+        (row of X, row of Y), m ≥ 1.
+    n_x, n_y : int
+        Rows of X and Y.
+    name : str, default "seed_pairs"
+        For messages.
+
+    Returns
+    -------
+    ndarray (m, 2) int64
+
+    Raises
+    ------
+    ShapeError
+        When the array is not (m, 2) with m ≥ 1.
+    ValidationError
+        For non-integer or out-of-range indices.
+    """
     p = np.asarray(pairs)
     if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
         raise ShapeError(f"{name} must be a non-empty (m, 2) array of (row of X, row of Y); got shape {p.shape}")
@@ -35,8 +56,18 @@ def check_pairs(pairs, n_x: int, n_y: int, name: str = "seed_pairs") -> np.ndarr
 def mutual_csls_pairs(A: np.ndarray, B: np.ndarray, *, csls_k: int = 10):
     """Pairs (i, j) where B[j] is A[i]'s best CSLS match and A[i] is B[j]'s.
 
-    A: (n_a, d) already mapped into B's space; B: (n_b, d). Returns ``(pairs (m, 2) int64,
-    scores (m,) float32)`` sorted by decreasing CSLS score.
+    Parameters
+    ----------
+    A : ndarray (n_a, d)
+        Already mapped into B's space.
+    B : ndarray (n_b, d)
+    csls_k : int, default 10
+
+    Returns
+    -------
+    pairs : ndarray (m, 2) int64
+    scores : ndarray (m,) float32
+        Sorted by decreasing CSLS score.
     """
     return induce_dictionary(A, B, csls_k=csls_k)
 
@@ -67,8 +98,24 @@ def induce_dictionary(A, B, *, csls_k: int = 10, mode: str = "mutual", keep_prob
 
     ``mode="mutual"``: pairs that are each other's best match; ``"union"``: every row's best match in
     both directions (VecMap). ``keep_prob < 1`` drops each candidate with probability 1 − p before
-    taking the best (stochastic induction; the best of the 30 top candidates that survive).
-    Returns ``(pairs (m, 2) int64, scores (m,) float32)`` sorted by decreasing score.
+    taking the best (stochastic induction; the best of the 30 top candidates that survive). CSLS
+    comes from :func:`align.compute.csls.csls_both`.
+
+    Parameters
+    ----------
+    A : ndarray (n_a, d)
+    B : ndarray (n_b, d)
+    csls_k : int, default 10
+    mode : {"mutual", "union"}, default "mutual"
+    keep_prob : float, default 1.0
+    salt : int, default 0
+        Varies the deterministic pseudo-random drops between rounds.
+
+    Returns
+    -------
+    pairs : ndarray (m, 2) int64
+    scores : ndarray (m,) float32
+        Sorted by decreasing score.
     """
     (Df, If), (Db, Ib) = csls_both(A, B, 1 if keep_prob >= 1 else 30, csls_k=csls_k)
     fwd, sf = _best_surviving(Df, If, np.arange(A.shape[0]), keep_prob, salt)
@@ -94,8 +141,33 @@ def refine_map(Xc, Yc, W, *, n_iter: int = 10, csls_k: int = 10, n_candidates: i
     Xc (n_x, d_x), Yc (n_y, d_y): preprocessed (centred) float32 sets. ``n_candidates`` limits
     induction to the first rows of each. ``stochastic`` < 1 starts VecMap-style stochastic induction
     at that keep probability, doubling each round until 1. Stops when fewer than ``tol`` of the
-    dictionary changes (only once p = 1). Returns ``(W, pairs, history, score)`` where ``score`` is
-    the last mean CSLS of the (deterministic) mutual dictionary.
+    dictionary changes (only once p = 1).
+
+    Parameters
+    ----------
+    Xc : ndarray (n_x, d_x)
+    Yc : ndarray (n_y, d_y)
+        Preprocessed (centred) float32 sets.
+    W : ndarray (d_x, d_y)
+        The starting map.
+    n_iter : int, default 10
+    csls_k : int, default 10
+    n_candidates : int or None
+    seed_pairs : ndarray (m, 2) or None
+        Known pairs, kept in every dictionary when ``keep_seed``.
+    keep_seed : bool, default True
+    mode : {"mutual", "union"}, default "mutual"
+    stochastic : float, default 1.0
+    tol : float, default 0.001
+
+    Returns
+    -------
+    W : ndarray (d_x, d_y)
+    pairs : ndarray (m, 2) int64
+        The last dictionary.
+    history : list of dict
+    score : float
+        The last mean CSLS of the induced dictionary.
     """
     nx = Xc.shape[0] if n_candidates is None else min(int(n_candidates), Xc.shape[0])
     ny = Yc.shape[0] if n_candidates is None else min(int(n_candidates), Yc.shape[0])
@@ -222,6 +294,7 @@ class SelfLearningRefiner(BaseAligner):
         return ((X - self.mean_x_) @ self.W_ + self.mean_y_).astype(np.float32)
 
     def get_params(self, deep: bool = False) -> dict:
+        """Parameters as a dict; an ``init`` aligner is reported as None unless ``deep`` (not saved)."""
         params = super().get_params(deep)
         if not deep and params.get("init") is not None:
             params["init"] = None  # aligner objects are not saved; the fitted map is

@@ -61,10 +61,33 @@ def _unit(A):
 
 def label_free_criteria(XW, Y, *, sample: int = 2000, k: int = 10, csls_k: int = 10, seed: int = 0,
                         which=CRITERIA, W=None) -> dict:
-    """Every criterion in ``which`` for mapped ``XW`` (n_x, d) against ``Y`` (n_y, d) → {name: float}.
+    """Every criterion in ``which`` for the mapped set against Y (module docstring; higher = better).
 
-    ``W`` (d_x, d) with ``XW`` = X W is needed only for ``cycle_nn`` (else it uses the best
-    least-squares inverse of the match, i.e. mutual nearest neighbours by cosine).
+    Parameters
+    ----------
+    XW : array (n_x, d)
+        Source rows mapped into Y's space.
+    Y : array (n_y, d)
+    sample : int >= 2, default 2000
+        Rows of each side used.
+    k : int, default 10
+        Neighbours of ``knn_agreement``.
+    csls_k : int, default 10
+    seed : int, default 0
+        Seed of the row samples.
+    which : sequence of str, default CRITERIA
+    W : ndarray (d_x, d) or None
+        Kept for compatibility: ``cycle_nn`` goes back through nearest neighbours.
+
+    Returns
+    -------
+    dict
+        ``{criterion: float}``.
+
+    Raises
+    ------
+    ShapeError, ValidationError
+        For mismatched widths, NaN/inf, bad sizes or unknown criteria.
     """
     XW = check_matrix(XW, "XW", allow_torch=False)
     Y = check_matrix(Y, "Y", allow_torch=False)
@@ -129,8 +152,16 @@ def _criterion_of(run, criterion):
 def select(runs, criterion: str = DEFAULT_CRITERION) -> int:
     """Index of the run with the highest ``criterion`` (ties → the first).
 
-    ``runs``: fitted aligners (``criterion_`` dict) or dicts holding ``criterion_``/``criterion``
-    or the criteria themselves.
+    Parameters
+    ----------
+    runs : sequence
+        Fitted aligners (``criterion_`` dict) or dicts holding ``criterion_``/``criterion`` or the
+        criteria themselves.
+    criterion : str, default DEFAULT_CRITERION
+
+    Returns
+    -------
+    int
     """
     runs = list(runs)
     if not runs:
@@ -142,7 +173,18 @@ def select(runs, criterion: str = DEFAULT_CRITERION) -> int:
 
 
 def spearman(a, b) -> float:
-    """Spearman rank correlation of two equal-length sequences (average ranks for ties)."""
+    """Spearman rank correlation of two equal-length sequences (average ranks for ties).
+
+    Parameters
+    ----------
+    a, b : sequence of float
+        Equal length ≥ 2, finite.
+
+    Returns
+    -------
+    float
+        0 when either sequence is constant.
+    """
     try:
         a, b = np.asarray(a, float), np.asarray(b, float)
     except (TypeError, ValueError) as e:
@@ -159,8 +201,21 @@ def spearman(a, b) -> float:
 def cycle_consistency(forward, backward, X, Y, *, sample: int = 2000, seed: int = 0) -> float:
     """X → Y → X with two separately fitted aligners (forward: X→Y, backward: Y→X).
 
-    Fraction of sampled rows x whose round trip ``backward(forward(x))`` has x itself as its
-    nearest neighbour in X (cosine). X (n_x, d_x), Y is unused except for checks (kept for symmetry).
+    Parameters
+    ----------
+    forward, backward : aligner
+        Fitted X → Y and Y → X aligners.
+    X : array (n_x, d_x)
+    Y : array (n_y, d_y)
+        Only checked (kept for symmetry).
+    sample : int, default 2000
+    seed : int, default 0
+
+    Returns
+    -------
+    float
+        Fraction of sampled rows x whose round trip ``backward(forward(x))`` has x itself as its
+        nearest neighbour in X (cosine).
     """
     X = check_matrix(X, "X", allow_torch=False)
     check_matrix(Y, "Y", allow_torch=False)

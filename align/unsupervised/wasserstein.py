@@ -80,7 +80,22 @@ def sinkhorn_plan(a, b, M, reg: float, *, n_iter: int = 1000, tol: float = 1e-6)
 
 
 def check_reg(value, name):
-    """``value`` as a float when it is a finite number > 0; raises ValidationError naming ``name``."""
+    """``value`` as a float when it is a finite number > 0.
+
+    Parameters
+    ----------
+    value : float
+    name : str
+        For the message.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValidationError
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) \
             or value <= 0:
         raise ValidationError(f"{name} must be a finite number > 0; got {value!r}")
