@@ -138,8 +138,7 @@ def test_constraint_language():
         validate_params(constraints, {"obj": "x"})
     with pytest.raises(ValidationError, match=r"even must be even; got 3"):
         validate_params(constraints, {"even": 3})
-    with pytest.raises(ValueError, match="declares no constraint"):
-        validate_params(constraints, {"unknown": 1})
+    validate_params(constraints, {"undeclared": object()})  # not checked, as in scikit-learn
 
 
 def test_constraint_messages_quote_a_checker_reason():
