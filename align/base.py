@@ -159,6 +159,15 @@ class BaseAligner:
         """
         return {name: getattr(self, name) for name in self._param_names()}
 
+    def __getattr__(self, name):
+        # only reached when normal lookup fails: reading a deprecated name (``model.seed``) still works
+        new = RENAMED_PARAMS.get(name)
+        if new is not None and new in type(self)._param_names():
+            warnings.warn(f"{type(self).__name__}.{name} is deprecated; read .{new}", DeprecationWarning,
+                          stacklevel=2)
+            return getattr(self, new)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def _validate_params(self) -> None:
         """Check every parameter against ``_parameter_constraints``; raises ValidationError."""
         params = {name: getattr(self, name) for name in self._param_names()}

@@ -55,6 +55,10 @@ def test_seed_is_a_deprecated_name_of_random_state(name):
         cls(seed=2, random_state=2)
     with pytest.warns(DeprecationWarning, match="random_state"):
         assert cls().set_params(seed=4).random_state == 4
+    with pytest.warns(DeprecationWarning, match="random_state"):
+        assert model.seed == 2  # reading the old attribute name still works
+    with pytest.raises(AttributeError):
+        model.not_an_attribute
 
 
 @pytest.mark.parametrize("name", sorted(n for n in ALL if "n_refine" in ALIGNERS[n]().get_params()))
