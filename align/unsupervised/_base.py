@@ -21,7 +21,7 @@ from ..base import BaseAligner
 from ..exceptions import ShapeError, ValidationError
 from ..supervised.procrustes import procrustes
 from .refine import check_pairs, refine_map
-from .selection import label_free_criteria
+from .selection import label_free_criteria, unit_rows as _unit
 
 NORMALIZE = ("center", "unit-center", "whiten")
 #: Constraints of the parameters every :class:`UnsupervisedAligner` has.
@@ -30,10 +30,6 @@ COMMON_CONSTRAINTS = {
     "csls_k": [Interval(int, 1, None)], "n_candidates": [None, Interval(int, 1, None)],
     "random_state": ["random_state"],
 }
-
-
-def _unit(A):
-    return A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
 
 
 def fit_preprocess(A: np.ndarray, normalize: str, eps: float = 1e-3):

@@ -15,6 +15,7 @@ from ..exceptions import ValidationError
 from ..search import csls_knn
 from ..supervised.procrustes import procrustes
 from .refine import check_pairs
+from .selection import unit_rows
 
 #: Constraints of the parameters both GAN aligners have (each class adds its own).
 GAN_CONSTRAINTS = {
@@ -135,8 +136,7 @@ def mean_csls_cosine(mapped: np.ndarray, Y: np.ndarray, *, rows: int | None = 10
     a = mapped if rows is None else mapped[:rows]
     b = Y if rows is None else Y[:rows]
     _, I = csls_knn(np.ascontiguousarray(a, np.float32), np.ascontiguousarray(b, np.float32), 1, csls_k=csls_k)
-    an = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    bn = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    an, bn = unit_rows(a), unit_rows(b)
     return float((an * bn[I[:, 0]]).sum(1).mean())
 
 

@@ -47,13 +47,10 @@ from ..exceptions import ValidationError
 from ..search import knn
 from ._base import apply_preprocess, fit_preprocess
 from .refine import check_pairs
+from .selection import unit_rows as _unit
 from .structure import StructureMatchingAligner
 
 LIKELY, UNLIKELY = 0.5, 0.08
-
-
-def _unit(A):
-    return A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
 
 
 def _spectrum(A):

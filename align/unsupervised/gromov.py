@@ -28,6 +28,7 @@ from ..exceptions import ValidationError
 from ..supervised.procrustes import procrustes
 from ._base import COMMON_CONSTRAINTS, UnsupervisedAligner, sample_rows
 from ._sinkhorn_standin import sinkhorn_matrix  # TEMPORARY: becomes `from ..compute import sinkhorn_matrix`
+from .selection import unit_rows
 from .wasserstein import check_reg
 
 
@@ -110,7 +111,7 @@ def entropic_gromov_wasserstein(C1, C2, p, q, *, epsilon: float, G0=None, max_it
 
 
 def _zscored_distances(A):
-    U = A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
+    U = unit_rows(A)
     C = 1.0 - U @ U.T
     off = C[~np.eye(len(C), dtype=bool)]
     return (C - off.mean()) / max(off.std(), 1e-12)

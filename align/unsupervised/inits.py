@@ -25,10 +25,7 @@ from sklearn.decomposition import FastICA
 from ..supervised.procrustes import procrustes
 from ._base import sample_rows
 from .refine import induce_dictionary
-
-
-def _unit(A):
-    return A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
+from .selection import unit_rows as _unit
 
 
 def _ucu(A):

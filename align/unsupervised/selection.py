@@ -55,8 +55,22 @@ CRITERIA = ("mean_csls_mutual", "mutual_nn", "mean_nn_cos", "cycle_nn", "knn_agr
 DEFAULT_CRITERION = "knn_agreement"
 
 
+def unit_rows(A: np.ndarray) -> np.ndarray:
+    """Rows of A divided by their Euclidean norm (floored at 1e-12), in A's dtype.
+
+    Parameters
+    ----------
+    A : ndarray (n, d)
+
+    Returns
+    -------
+    ndarray (n, d)
+    """
+    return A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
+
+
 def _unit(A):
-    return (A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return unit_rows(A).astype(np.float32)
 
 
 def label_free_criteria(XW, Y, *, sample: int = 2000, k: int = 10, csls_k: int = 10, seed: int = 0,

@@ -33,6 +33,7 @@ from ..supervised.procrustes import procrustes
 from ._base import COMMON_CONSTRAINTS, UnsupervisedAligner, sample_rows
 from ._sinkhorn_standin import sinkhorn_matrix  # TEMPORARY: becomes `from ..compute import sinkhorn_matrix`
 from .inits import INITS
+from .selection import unit_rows
 
 
 def sinkhorn_plan(a, b, M, reg: float, *, n_iter: int = 1000, tol: float = 1e-6) -> np.ndarray:
@@ -250,7 +251,7 @@ class WassersteinProcrustesAligner(UnsupervisedAligner):
 
 
 def _unit(A):
-    return (A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)).astype(np.float64)
+    return unit_rows(A).astype(np.float64)
 
 
 def transport_plan(A, B, *, reg: float = 0.05, exact: bool = False):
