@@ -4,6 +4,7 @@ import pytest
 
 from align.base import ALIGNERS, BaseAligner
 from align.exceptions import AlignError, NotFittedError, ShapeError, ValidationError
+from align.search import knn
 from align.metrics import translation_scores
 from align.supervised.procrustes import procrustes
 from align.synthetic import hmm_pairs, rotation
@@ -78,7 +79,6 @@ def test_hmm_states_matched_with_few_pairs():
     sa, sb = p.meta["state_of_a"], p.meta["state_of_b"]
     seeds = hmm_state_seeds(p, 6)
     model = AdversarialAligner(**FAST).fit(p.X, p.Y, seed_pairs=seeds)
-    from align.search import knn
     _, I = knn(model.transform(p.X), p.Y, 1)
     assert (sb[I[:, 0]] == sa).mean() > 3 / 6  # chance: 1/6
 

@@ -6,7 +6,8 @@ from align.base import ALIGNERS, BaseAligner
 from align.exceptions import AlignError, NotFittedError, ShapeError, ValidationError
 from align.metrics import translation_scores
 from align.search import knn
-from align.synthetic import hmm_pairs, rotation
+from align.supervised import ProcrustesTranslator
+from align.synthetic import hmm_pairs, nonlinear, rotation
 from align.unsupervised import CycleAligner, SelfLearningRefiner
 from planted import held_out, hmm_state_seeds
 
@@ -117,8 +118,6 @@ def test_bad_inputs():
 def test_learns_a_nonlinear_map_beyond_the_linear_ceiling():
     # Y = XW + 2·tanh(XA)B: no linear map reaches it; the warm-started cycle aligner, fed only the
     # unpaired sets, should beat Procrustes fitted on every true pair (cosine to the true target)
-    from align.supervised import ProcrustesTranslator
-    from align.synthetic import nonlinear
     p = nonlinear(n=2500, d=16, strength=2.0, noise=0.05, seed=0)
     X, Y, Xe, Ye = p.X[:2000], p.Y[:2000][::-1].copy(), p.X[2000:], p.Y[2000:]
     ceiling = translation_scores(ProcrustesTranslator().fit(X, p.Y[:2000]).transform(Xe), Ye)["mean_cosine"]
