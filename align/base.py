@@ -7,35 +7,137 @@ estimator raises :class:`NotFittedError`. Persistence writes a folder with ``ali
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
+from safetensors.numpy import load_file, save_file
 
+from ._params import validate_params
 from ._validate import check_matrix
 from .exceptions import CorruptFileError, NotFittedError, ShapeError, ValidationError
 from .io import atomic_write, atomic_write_json, sha256_file
 
-ALIGNERS: dict = {}
 _FORMAT = "align.Aligner"
+
+#: Parameter names accepted for one release with a DeprecationWarning: old → scikit-learn-style new.
+RENAMED_PARAMS = {"seed": "random_state", "refine_iter": "n_refine"}
+#: Class names of saved files written before a rename: old → registered name.
+RENAMED_CLASSES = {"WassersteinProcrustes": "WassersteinProcrustesAligner"}
+
+
+class _Registry(dict):
+    """Name → class; lookups (``[]``, ``get``, ``in``) also resolve the old names of
+    :data:`RENAMED_CLASSES`, iteration lists only the current names."""
+
+    def __missing__(self, key):
+        if key in RENAMED_CLASSES:
+            return self[RENAMED_CLASSES[key]]
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def __contains__(self, key):
+        return dict.__contains__(self, key) or dict.__contains__(self, RENAMED_CLASSES.get(key, None))
+
+
+#: Every registered aligner class by name (old names of renamed classes resolve too).
+ALIGNERS: dict = _Registry()
 
 
 def register_aligner(cls):
-    """Class decorator: make ``cls`` loadable by name and listed in ``ALIGNERS``."""
+    """Class decorator: make ``cls`` loadable by name and listed in ``ALIGNERS``.
+
+    Parameters
+    ----------
+    cls : type
+        A :class:`BaseAligner` subclass.
+
+    Returns
+    -------
+    type
+        ``cls`` itself.
+    """
     ALIGNERS[cls.__name__] = cls
     return cls
 
 
-class BaseAligner:
-    """Common machinery: params, fitted checks, input checks, save/load.
+def rename_params(params: dict, accepted, owner: str, *, warn: bool = True) -> dict:
+    """Map deprecated parameter names (:data:`RENAMED_PARAMS`) in ``params`` to their new names.
 
-    Subclasses list their array state in ``_array_attrs`` and scalar/JSON state in ``_json_attrs``.
+    Parameters
+    ----------
+    params : dict
+        Keyword arguments as given.
+    accepted : collection of str
+        The parameter names the estimator has; an old name is mapped only when its new name is
+        among them and the old one is not.
+    owner : str
+        Estimator name, for messages.
+    warn : bool, default True
+        Emit a DeprecationWarning per old name (False when loading old saved files).
+
+    Returns
+    -------
+    dict
+        A new dict with the new names.
+
+    Raises
+    ------
+    ValidationError
+        When both the old and the new name are given.
+    """
+    out = dict(params)
+    for old, new in RENAMED_PARAMS.items():
+        if old in out and new in accepted and old not in accepted:
+            if new in out:
+                raise ValidationError(f"{owner} got both {old}= and {new}=; pass only {new}= "
+                                      f"({old}= is its deprecated name)")
+            if warn:
+                warnings.warn(f"{owner}: {old}= is deprecated and will be removed in the next release; "
+                              f"use {new}=", DeprecationWarning, stacklevel=3)
+            out[new] = out.pop(old)
+    return out
+
+
+def _accept_renamed(init):
+    """Wrap a subclass ``__init__`` so the deprecated names of :data:`RENAMED_PARAMS` still work."""
+    accepted = set(inspect.signature(init).parameters)
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **rename_params(kwargs, accepted, type(self).__name__))
+    return __init__
+
+
+class BaseAligner:
+    """Common machinery: parameters, their validation, fitted checks, input checks, save/load.
+
+    Subclasses store their keyword-only ``__init__`` parameters unchanged, declare
+    ``_parameter_constraints`` (see :mod:`align._params`) and call :meth:`_validate_params` first
+    thing in ``fit``. They list array state in ``_array_attrs`` and scalar/JSON state in
+    ``_json_attrs``. The deprecated names ``seed=`` and ``refine_iter=`` are accepted by every
+    subclass for one release (DeprecationWarning) and mapped to ``random_state`` / ``n_refine``.
+
+    Attributes
+    ----------
+    supervised : bool
+        True when ``fit(X, Y)`` needs paired rows.
     """
 
     _array_attrs: tuple = ()
     _json_attrs: tuple = ("n_features_in_", "n_features_out_")
+    _parameter_constraints: dict = {}
     supervised: bool = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _accept_renamed(cls.__dict__["__init__"])
 
     # ------------------------------------------------------------------ params
     @classmethod
@@ -44,10 +146,43 @@ class BaseAligner:
         return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind == p.KEYWORD_ONLY]
 
     def get_params(self, deep: bool = False) -> dict:
+        """The ``__init__`` parameters as ``{name: value}``.
+
+        Parameters
+        ----------
+        deep : bool, default False
+            Kept for scikit-learn compatibility (no nested estimators are expanded).
+
+        Returns
+        -------
+        dict
+        """
         return {name: getattr(self, name) for name in self._param_names()}
 
+    def __getattr__(self, name):
+        # only reached when normal lookup fails: reading a deprecated name (``model.seed``) still works
+        new = RENAMED_PARAMS.get(name)
+        if new is not None and new in type(self)._param_names():
+            warnings.warn(f"{type(self).__name__}.{name} is deprecated; read .{new}", DeprecationWarning,
+                          stacklevel=2)
+            return getattr(self, new)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _validate_params(self) -> None:
+        """Check every parameter against ``_parameter_constraints``; raises ValidationError."""
+        params = {name: getattr(self, name) for name in self._param_names()}
+        validate_params(type(self)._parameter_constraints, params, type(self).__name__)
+
     def set_params(self, **params):
+        """Set parameters by name (deprecated names are mapped with a warning); returns self.
+
+        Raises
+        ------
+        ValidationError
+            For a name the estimator does not have.
+        """
         valid = set(self._param_names())
+        params = rename_params(params, valid, type(self).__name__)
         for key, value in params.items():
             if key not in valid:
                 raise ValidationError(f"{type(self).__name__} has no parameter {key!r}; valid: {sorted(valid)}")
@@ -61,6 +196,7 @@ class BaseAligner:
     # ------------------------------------------------------------------ checks
     @property
     def is_fitted(self) -> bool:
+        """True once ``fit`` has succeeded (``n_features_in_`` is set)."""
         return hasattr(self, "n_features_in_")
 
     def _check_fitted(self):
@@ -86,7 +222,6 @@ class BaseAligner:
     def save(self, folder) -> Path:
         """Write ``folder/aligner.json`` and ``folder/aligner.safetensors``; returns the folder."""
         self._check_fitted()
-        from safetensors.numpy import save_file
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         arrays = {name: np.ascontiguousarray(getattr(self, name)) for name in self._array_attrs}
@@ -101,8 +236,11 @@ class BaseAligner:
 
     @staticmethod
     def load(folder) -> "BaseAligner":
-        """Rebuild an aligner saved by :meth:`save`; raises CorruptFileError on any mismatch."""
-        from safetensors.numpy import load_file
+        """Rebuild an aligner saved by :meth:`save`; raises CorruptFileError on any mismatch.
+
+        Files written before a rename still load: an old class name (:data:`RENAMED_CLASSES`) and
+        old parameter names (:data:`RENAMED_PARAMS`, e.g. ``"seed"``) are mapped to the new ones.
+        """
         folder = Path(folder)
         meta_path, tensor_path = folder / "aligner.json", folder / "aligner.safetensors"
         try:
@@ -111,12 +249,15 @@ class BaseAligner:
             raise CorruptFileError(f"{folder} holds no saved aligner (aligner.json missing)") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise CorruptFileError(f"{meta_path} is not valid JSON ({e})") from None
+        if isinstance(meta, dict) and meta.get("class") in RENAMED_CLASSES:
+            meta["class"] = RENAMED_CLASSES[meta["class"]]
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT or meta.get("class") not in ALIGNERS:
             raise CorruptFileError(f"{meta_path} is not an align aligner (class {meta.get('class')!r})")
         if not tensor_path.is_file() or sha256_file(tensor_path) != meta.get("sha256"):
             raise CorruptFileError(f"{tensor_path} is missing or does not match its checksum")
         cls = ALIGNERS[meta["class"]]
-        obj = cls(**meta["params"])
+        params = rename_params(meta.get("params") or {}, set(cls._param_names()), cls.__name__, warn=False)
+        obj = cls(**params)
         arrays = load_file(str(tensor_path))
         for name in cls._array_attrs:
             if name not in arrays:

@@ -58,7 +58,7 @@ def main():
     for seed in [int(s) for s in args.seeds.split(",")]:
         for pairs in (None, 10):
             t0 = time.perf_counter()
-            m = AdversarialAligner(seed=seed).fit(X, Y, seed_pairs=None if pairs is None else true[:pairs])
+            m = AdversarialAligner(random_state=seed).fit(X, Y, seed_pairs=None if pairs is None else true[:pairs])
             s = translation_scores(m.transform(Xe), Ye)
             adv = translation_scores(((Xe - m.mean_x_) / m.scale_x_) @ m.W_adv_ * m.scale_x_ + m.mean_y_, Ye)
             rows.append({"seed_pairs": pairs or 0, "seed": seed, "top1_gan": adv["top1"], "top1": s["top1"],

@@ -22,9 +22,13 @@ import time
 
 import numpy as np
 
+from align.cache import embed
+from align.corpora import kjv, unique_text_indices
+from align.encoders import load_encoder
 from align.metrics import translation_scores
 from align.report import environment, markdown_table
 from align.supervised import ProcrustesTranslator
+from align.synthetic import nonlinear
 from align.unsupervised import AdversarialAligner, CycleAligner, SelfLearningRefiner
 
 ABLATIONS = {
@@ -40,7 +44,6 @@ ABLATIONS = {
 
 
 def planted_data(n_pairs: int, seed: int):
-    from align.synthetic import nonlinear
     p = nonlinear(n=6000, d=32, strength=2.0, noise=0.05, shuffle=False, seed=0)
     rng = np.random.default_rng(seed)
     perm = rng.permutation(5000)  # Y's rows are shuffled: position carries no information
@@ -54,7 +57,6 @@ def planted_data(n_pairs: int, seed: int):
 def _unshared_split(texts, n_pool: int, seed: int = 0):
     """[eval 1000 | train 1000 | rest] of the distinct strings; pool A from the front of rest, pool
     B from the back (the layout of issue 8's unshared-strings study, so cache entries match)."""
-    from align.corpora import unique_text_indices
     perm = np.random.default_rng(seed).permutation(unique_text_indices(texts))
     rest = perm[2000:]
     if 2 * n_pool > len(rest):
@@ -63,13 +65,10 @@ def _unshared_split(texts, n_pool: int, seed: int = 0):
 
 
 def _embed_chunked(texts, model, chunk: int = 1000):
-    from align.cache import embed
     return np.concatenate([embed(texts[i:i + chunk], model).vectors for i in range(0, len(texts), chunk)])
 
 
 def real_data(n_pairs: int, n_pool: int, models=("minilm-l6", "e5-small")):
-    from align.corpora import kjv
-    from align.encoders import load_encoder
     texts = kjv().texts
     ev, tr, pa, pb = _unshared_split(texts, n_pool)
     for u, v in ((ev, tr), (ev, pa), (ev, pb), (tr, pa), (tr, pb), (pa, pb)):
@@ -115,7 +114,7 @@ def run_part(data, seeds, cycle_kw, adv_kw, label, skip_adv=False):
     advs = {}
     for seed in seeds if not skip_adv else []:
         t0 = time.perf_counter()
-        advs[seed] = AdversarialAligner(seed=seed, **adv_kw).fit(data["X"], data["Y"])
+        advs[seed] = AdversarialAligner(random_state=seed, **adv_kw).fit(data["X"], data["Y"])
         rows.append({"config": "AdversarialAligner (no pairs)", "seed": seed, **score(advs[seed], data),
                      "criterion": advs[seed].criterion_["mean_cosine"], "fit_s": time.perf_counter() - t0})
         print(label, rows[-1], flush=True)

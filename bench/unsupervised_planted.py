@@ -12,7 +12,7 @@ from align.metrics import translation_scores
 from align.search import knn
 from align.synthetic import hmm_pairs, partial_overlap, rotation
 from align.unsupervised import (AdversarialAligner, GromovWassersteinAligner, StructureMatchingAligner,
-                                WassersteinProcrustes)
+                                WassersteinProcrustesAligner)
 
 
 def held_out(problem, n_train):
@@ -27,10 +27,10 @@ ALIGNERS = {
     "structure/kmeans": lambda: StructureMatchingAligner(init="kmeans"),
     "structure/relative": lambda: StructureMatchingAligner(init="relative"),
     "structure/ica": lambda: StructureMatchingAligner(init="ica"),
-    "wasserstein/sorted_sim": lambda: WassersteinProcrustes(),
-    "wasserstein/principal_axes-fast": lambda: WassersteinProcrustes(init="principal_axes", n_epochs=1, n_iter=5,
-                                                                      refine_iter=3),
-    "wasserstein/convex": lambda: WassersteinProcrustes(init="convex"),
+    "wasserstein/sorted_sim": lambda: WassersteinProcrustesAligner(),
+    "wasserstein/principal_axes-fast": lambda: WassersteinProcrustesAligner(init="principal_axes", n_epochs=1, n_iter=5,
+                                                                      n_refine=3),
+    "wasserstein/convex": lambda: WassersteinProcrustesAligner(init="convex"),
     "gromov_wasserstein": lambda: GromovWassersteinAligner(),
     "adversarial": lambda: AdversarialAligner(),
 }

@@ -10,7 +10,7 @@ import numpy as np
 
 from align.metrics import translation_scores
 from align.synthetic import partial_overlap, rotation
-from align.unsupervised import StructureMatchingAligner, WassersteinProcrustes
+from align.unsupervised import StructureMatchingAligner, WassersteinProcrustesAligner
 from align.unsupervised.selection import CRITERIA, select, spearman
 
 
@@ -20,10 +20,10 @@ def runs():
     for init in ("sorted_sim", "principal_axes", "kmeans", "relative", "ica"):
         for refine in (0, 1, 10):
             out.append((f"structure/{init}/refine={refine}",
-                        StructureMatchingAligner(init=init, refine_iter=refine, n_clusters=16, seed=1)))
+                        StructureMatchingAligner(init=init, n_refine=refine, n_clusters=16, random_state=1)))
     for seed in (0, 1):
-        out.append((f"wasserstein/identity/seed={seed}", WassersteinProcrustes(
-            init="identity", n_epochs=1, n_iter=3, refine_iter=seed, seed=seed)))
+        out.append((f"wasserstein/identity/seed={seed}", WassersteinProcrustesAligner(
+            init="identity", n_epochs=1, n_iter=3, n_refine=seed, random_state=seed)))
     return out
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from align.base import ALIGNERS, BaseAligner
 from align.exceptions import AlignError, NotFittedError, ShapeError, ValidationError
+from align.search import knn
 from align.metrics import translation_scores
 from align.supervised.procrustes import procrustes
 from align.synthetic import hmm_pairs, rotation
@@ -78,16 +79,15 @@ def test_hmm_states_matched_with_few_pairs():
     sa, sb = p.meta["state_of_a"], p.meta["state_of_b"]
     seeds = hmm_state_seeds(p, 6)
     model = AdversarialAligner(**FAST).fit(p.X, p.Y, seed_pairs=seeds)
-    from align.search import knn
     _, I = knn(model.transform(p.X), p.Y, 1)
     assert (sb[I[:, 0]] == sa).mean() > 3 / 6  # chance: 1/6
 
 
 def test_deterministic_with_a_seed():
     p = rotation(n=300, d=8, seed=4)
-    a = AdversarialAligner(**FAST, seed=7).fit(p.X, p.Y)
-    b = AdversarialAligner(**FAST, seed=7).fit(p.X, p.Y)
-    c = AdversarialAligner(**FAST, seed=8).fit(p.X, p.Y)
+    a = AdversarialAligner(**FAST, random_state=7).fit(p.X, p.Y)
+    b = AdversarialAligner(**FAST, random_state=7).fit(p.X, p.Y)
+    c = AdversarialAligner(**FAST, random_state=8).fit(p.X, p.Y)
     np.testing.assert_array_equal(a.W_adv_, b.W_adv_)
     np.testing.assert_array_equal(a.transform(p.X), b.transform(p.X))
     assert a.criterion_ == b.criterion_

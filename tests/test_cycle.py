@@ -6,7 +6,8 @@ from align.base import ALIGNERS, BaseAligner
 from align.exceptions import AlignError, NotFittedError, ShapeError, ValidationError
 from align.metrics import translation_scores
 from align.search import knn
-from align.synthetic import hmm_pairs, rotation
+from align.supervised import ProcrustesTranslator
+from align.synthetic import hmm_pairs, nonlinear, rotation
 from align.unsupervised import CycleAligner, SelfLearningRefiner
 from planted import held_out, hmm_state_seeds
 
@@ -70,9 +71,9 @@ def test_hmm_states_matched_with_few_pairs():
 
 def test_deterministic_with_a_seed():
     p = rotation(n=300, d=8, seed=4)
-    a = CycleAligner(**FAST, seed=3).fit(p.X, p.Y)
-    b = CycleAligner(**FAST, seed=3).fit(p.X, p.Y)
-    c = CycleAligner(**FAST, seed=4).fit(p.X, p.Y)
+    a = CycleAligner(**FAST, random_state=3).fit(p.X, p.Y)
+    b = CycleAligner(**FAST, random_state=3).fit(p.X, p.Y)
+    c = CycleAligner(**FAST, random_state=4).fit(p.X, p.Y)
     np.testing.assert_array_equal(a.transform(p.X), b.transform(p.X))
     assert a.history_ == b.history_
     assert a.history_ != c.history_
@@ -81,7 +82,7 @@ def test_deterministic_with_a_seed():
 @pytest.mark.parametrize("vib", [0.0, 1e-3])
 def test_save_load_round_trip(tmp_path, vib):
     p = rotation(n=300, d=8, d_out=6, seed=5)
-    model = CycleAligner(**FAST, vib_weight=vib, seed=1).fit(p.X, p.Y)
+    model = CycleAligner(**FAST, vib_weight=vib, random_state=1).fit(p.X, p.Y)
     loaded = BaseAligner.load(model.save(tmp_path / "cycle"))
     assert isinstance(loaded, CycleAligner)
     np.testing.assert_array_equal(loaded.transform(p.X), model.transform(p.X))
@@ -108,7 +109,7 @@ def test_bad_inputs():
     with pytest.raises(ValidationError):
         CycleAligner(**FAST).fit(p.X, p.Y, seed_pairs=[[-1, 0]])
     for params in ({"cycle_weight": -1.0}, {"depth": -1}, {"dis_dropout": 2.0}, {"d_latent": 0},
-                   {"patience": 0}, {"seed": -3}, {"init": "procrustes"}):
+                   {"patience": 0}, {"random_state": -3}, {"init": "procrustes"}):
         with pytest.raises(AlignError):
             CycleAligner(**{**FAST, **params}).fit(p.X, p.Y)
 
@@ -117,8 +118,6 @@ def test_bad_inputs():
 def test_learns_a_nonlinear_map_beyond_the_linear_ceiling():
     # Y = XW + 2·tanh(XA)B: no linear map reaches it; the warm-started cycle aligner, fed only the
     # unpaired sets, should beat Procrustes fitted on every true pair (cosine to the true target)
-    from align.supervised import ProcrustesTranslator
-    from align.synthetic import nonlinear
     p = nonlinear(n=2500, d=16, strength=2.0, noise=0.05, seed=0)
     X, Y, Xe, Ye = p.X[:2000], p.Y[:2000][::-1].copy(), p.X[2000:], p.Y[2000:]
     ceiling = translation_scores(ProcrustesTranslator().fit(X, p.Y[:2000]).transform(Xe), Ye)["mean_cosine"]

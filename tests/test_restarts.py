@@ -26,11 +26,11 @@ def test_semi_orthogonal():
 def test_planted_rotation():
     p = rotation(n=1500, d=16, noise=0.02, seed=0)
     X, Y = p.X, p.Y  # rows unpaired (the problem shuffles Y); p.pairs holds the truth
-    m = RestartsAligner(start="principal_axes", n_restarts=3, n_sample=1500, seed=0).fit(X, Y)
+    m = RestartsAligner(start="principal_axes", n_restarts=3, n_sample=1500, random_state=0).fit(X, Y)
     assert len(m.restarts_) == 3 and 0 <= m.chosen_ < 3
     Xp, Yp = p.paired()
     assert _top1(m, Xp[:300], Yp[:300]) >= 0.95
-    m2 = RestartsAligner(start="principal_axes", n_restarts=3, n_sample=1500, seed=0).fit(X, Y)
+    m2 = RestartsAligner(start="principal_axes", n_restarts=3, n_sample=1500, random_state=0).fit(X, Y)
     np.testing.assert_allclose(m.W_, m2.W_)
 
 

@@ -91,7 +91,7 @@ def test_mlp_learns_planted_nonlinear_map_linear_maps_cannot():
     p = nonlinear(n=2500, d=8, hidden=64, strength=2.0, seed=0)
     Xtr, Ytr, Xte, Yte = p.X[:2000], p.Y[:2000], p.X[2000:], p.Y[2000:]
     mlp = MLPTranslator(hidden=256, depth=2, dropout=0.0, weight_decay=1e-4, lr=3e-3, epochs=40,
-                        batch_size=128, threads=1, seed=0).fit(Xtr, Ytr)
+                        batch_size=128, threads=1, random_state=0).fit(Xtr, Ytr)
     c_mlp = mean_cos(mlp.transform(Xte), Yte)
     c_ridge = mean_cos(LinearTranslator().fit(Xtr, Ytr).transform(Xte), Yte)
     c_proc = mean_cos(ProcrustesTranslator(scale=True).fit(Xtr, Ytr).transform(Xte), Yte)
@@ -211,9 +211,9 @@ def test_mlp_load_rejects_weights_of_another_architecture(tmp_path):
 
 def test_mlp_deterministic_with_seed():
     p = nonlinear(n=200, d=6, hidden=16, seed=4)
-    a = small_mlp(seed=3, epochs=5).fit(p.X, p.Y).transform(p.X)
-    b = small_mlp(seed=3, epochs=5).fit(p.X, p.Y).transform(p.X)
-    c = small_mlp(seed=4, epochs=5).fit(p.X, p.Y).transform(p.X)
+    a = small_mlp(random_state=3, epochs=5).fit(p.X, p.Y).transform(p.X)
+    b = small_mlp(random_state=3, epochs=5).fit(p.X, p.Y).transform(p.X)
+    c = small_mlp(random_state=4, epochs=5).fit(p.X, p.Y).transform(p.X)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
 

@@ -5,27 +5,13 @@ criteria of :mod:`align.unsupervised.selection`."""
 import numpy as np
 import pytest
 
-import align.unsupervised as U
 from align.base import ALIGNERS, BaseAligner
 from align.exceptions import AlignError, NotFittedError, ShapeError, ValidationError
 from align.synthetic import rotation
 from align.unsupervised.selection import CRITERIA
+from fast_estimators import UNSUPERVISED
 
-FAST = {
-    "SelfLearningRefiner": lambda: U.SelfLearningRefiner(
-        n_iter=2, init=U.StructureMatchingAligner(init="principal_axes", refine_iter=1)),
-    "AdversarialAligner": lambda: U.AdversarialAligner(n_epochs=1, steps_per_epoch=10, dis_hidden=16, dis_steps=1,
-                                                       n_refine=1, batch_size=32),
-    "CycleAligner": lambda: U.CycleAligner(n_epochs=1, hidden=16, dis_hidden=16, batch_size=32, steps_per_epoch=5,
-                                           n_refine=1),
-    "WassersteinProcrustes": lambda: U.WassersteinProcrustes(batch_size=64, max_batch=128, n_epochs=1, n_iter=3,
-                                                             init_sample=64, refine_iter=2),
-    "GromovWassersteinAligner": lambda: U.GromovWassersteinAligner(n_sample=120, max_iter=10, epsilon=0.05,
-                                                                   refine_iter=2),
-    "StructureMatchingAligner": lambda: U.StructureMatchingAligner(init="sorted_sim", n_sample=200, refine_iter=2),
-    "RestartsAligner": lambda: U.RestartsAligner(start="sorted_sim", n_restarts=2, n_sample=100, restart_iter=1,
-                                                 refine_iter=2),
-}
+FAST = UNSUPERVISED
 NAMES = sorted(FAST)
 
 
@@ -123,7 +109,7 @@ def test_params(name):
     model = FAST[name]()
     params = model.get_params()
     assert params and all(hasattr(model, key) for key in params)
-    key = "seed" if "seed" in params else "csls_k"
+    key = "random_state" if "random_state" in params else "csls_k"
     assert model.set_params(**{key: 5}) is model and model.get_params()[key] == 5
     with pytest.raises(ValidationError, match="no parameter"):
         model.set_params(not_a_parameter=1)

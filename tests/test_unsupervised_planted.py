@@ -9,7 +9,7 @@ from align.search import knn
 from align.supervised.procrustes import ProcrustesTranslator
 from align.synthetic import hmm_pairs, partial_overlap, rotation
 from align.unsupervised import (GromovWassersteinAligner, SelfLearningRefiner, StructureMatchingAligner,
-                                WassersteinProcrustes)
+                                WassersteinProcrustesAligner)
 from planted import held_out
 
 
@@ -25,8 +25,8 @@ def rotation_64():
 ROTATION = {  # three aligners with different first stages; each fitted without a single pair
     "structure-sorted_sim": lambda: StructureMatchingAligner(init="sorted_sim"),
     "structure-principal_axes": lambda: StructureMatchingAligner(init="principal_axes"),
-    "wasserstein-procrustes": lambda: WassersteinProcrustes(init="principal_axes", n_epochs=1, n_iter=5,
-                                                            refine_iter=3),
+    "wasserstein-procrustes": lambda: WassersteinProcrustesAligner(init="principal_axes", n_epochs=1, n_iter=5,
+                                                            n_refine=3),
 }
 
 
@@ -39,7 +39,7 @@ def test_rotation_recovered_without_pairs(name, rotation_64):
 
 DIMS = {  # 64 → 48 through a random semi-orthogonal map
     "structure-sorted_sim": lambda: StructureMatchingAligner(init="sorted_sim"),
-    "wasserstein-procrustes": lambda: WassersteinProcrustes(n_epochs=1, n_iter=5, refine_iter=3),
+    "wasserstein-procrustes": lambda: WassersteinProcrustesAligner(n_epochs=1, n_iter=5, n_refine=3),
 }
 
 

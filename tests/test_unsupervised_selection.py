@@ -6,16 +6,16 @@ import pytest
 from align.exceptions import NotFittedError, ShapeError, ValidationError
 from align.metrics import translation_scores
 from align.synthetic import rotation
-from align.unsupervised import SelfLearningRefiner, StructureMatchingAligner, WassersteinProcrustes
+from align.unsupervised import SelfLearningRefiner, StructureMatchingAligner, WassersteinProcrustesAligner
 from align.unsupervised.selection import (CRITERIA, DEFAULT_CRITERION, cycle_consistency, label_free_criteria,
                                           select, spearman)
 
 
 def mixed_runs():
     """12 unfitted aligners: failing, partial and full recoveries of a planted rotation."""
-    runs = [StructureMatchingAligner(init=init, refine_iter=refine, n_clusters=16, seed=1)
+    runs = [StructureMatchingAligner(init=init, n_refine=refine, n_clusters=16, random_state=1)
             for init in ("sorted_sim", "principal_axes", "kmeans", "relative", "ica") for refine in (0, 10)]
-    runs += [WassersteinProcrustes(init="identity", n_epochs=1, n_iter=3, refine_iter=r, seed=r) for r in (0, 1)]
+    runs += [WassersteinProcrustesAligner(init="identity", n_epochs=1, n_iter=3, n_refine=r, random_state=r) for r in (0, 1)]
     return runs
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._params import Check, Interval, StrOptions
 from ..base import BaseAligner, register_aligner
-from ..exceptions import ValidationError
+from ..exceptions import CorruptFileError, ValidationError
 
 #: Default penalty grid for ``alpha="auto"``, relative to the mean squared singular value of the
 #: centred X (so the grid is scale-free): 1e-6 … 1e2.
@@ -23,9 +24,24 @@ def ridge_loo_errors(U, s, UtY, Yc, alphas, *, intercept: bool = True) -> np.nda
     With ``Xc = U diag(s) Vᵀ`` (X centred) the hat matrix of ridge with an unpenalised intercept is
     ``H = 11ᵀ/n + U diag(s²/(s²+α)) Uᵀ`` and the LOO residual of row i is ``r_i / (1 − H_ii)``
     (Golub, Heath & Wahba, 1979, Technometrics 21(2); Rifkin & Lippert, 2007,
-    MIT-CSAIL-TR-2007-025) — exact, intercept refitted without row i included. Shapes: U (n, r),
-    s (r,), UtY (r, d_y), Yc (n, d_y) centred. Returns (len(alphas),) float64: mean over rows of the
-    squared LOO error summed over outputs.
+    MIT-CSAIL-TR-2007-025) — exact, intercept refitted without row i included.
+
+    Parameters
+    ----------
+    U : ndarray (n, r)
+    s : ndarray (r,)
+    UtY : ndarray (r, d_y)
+    Yc : ndarray (n, d_y)
+        Centred targets.
+    alphas : sequence of float
+        Absolute penalties.
+    intercept : bool, default True
+        Whether the model has an (unpenalised) intercept.
+
+    Returns
+    -------
+    ndarray (len(alphas),) float64
+        Mean over rows of the squared LOO error summed over outputs.
     """
     errs = np.empty(len(alphas))
     s2 = s * s
@@ -39,48 +55,77 @@ def ridge_loo_errors(U, s, UtY, Yc, alphas, *, intercept: bool = True) -> np.nda
     return errs
 
 
+def _positive_grid(alphas) -> bool:
+    try:
+        grid = np.asarray(alphas, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return False
+    return bool(grid.size and np.isfinite(grid).all() and (grid > 0).all())
+
+
 @register_aligner
 class LinearTranslator(BaseAligner):
     """Affine map ``Y ≈ (X − μ_X) W + μ_Y`` by ridge regression (closed form, one SVD).
 
-    Parameters:
+    Any n ≥ 1, any d_x, d_y. With n ≤ 2 there is nothing to cross-validate and ``"auto"`` uses the
+    relative penalty 1.
 
-    - ``alpha``: ridge penalty ``λ`` in ``min ||Xc W − Yc||² + λ ||W||²``; ``0`` gives minimum-norm
-      least squares; ``"auto"`` (default) picks λ from ``alphas`` by exact leave-one-out error,
-      computed for the whole grid from the same SVD (Hoerl & Kennard, 1970).
-    - ``alphas``: the grid for ``"auto"``, relative to ``mean(s²)`` of the centred X (scale-free);
-      ``None``: :data:`ALPHA_GRID`.
-    - ``center``: fit an intercept through the column means.
+    Parameters
+    ----------
+    alpha : float or "auto", default "auto"
+        Ridge penalty ``λ`` in ``min ||Xc W − Yc||² + λ ||W||²``; ``0`` gives minimum-norm least
+        squares; ``"auto"`` picks λ from ``alphas`` by exact leave-one-out error, computed for the
+        whole grid from the same SVD (Hoerl & Kennard, 1970).
+    alphas : sequence of float or None, default None
+        The grid for ``"auto"``, relative to ``mean(s²)`` of the centred X (scale-free); None:
+        :data:`ALPHA_GRID`.
+    center : bool, default True
+        Fit an intercept through the column means.
+    random_state : None or int >= 0, default None
+        Not used: the fit is closed-form and deterministic. Accepted so that every estimator takes
+        ``random_state`` (scikit-learn's convention).
 
-    Fitted: ``W_`` (d_x, d_y) float64, ``mean_x_``, ``mean_y_``, ``alpha_`` (the absolute λ used),
-    ``loo_errors_`` (per grid point, for ``"auto"``). Any n ≥ 1, any d_x, d_y. With n ≤ 2 there is
-    nothing to cross-validate and ``"auto"`` uses the relative penalty 1.
+    Attributes
+    ----------
+    W_ : ndarray (d_x, d_y) float64
+    mean_x_, mean_y_ : ndarray
+    alpha_ : float
+        The absolute λ used.
+    loo_errors_ : list of float or None
+        Leave-one-out error per grid point (``"auto"`` only).
     """
 
     _array_attrs = ("W_", "mean_x_", "mean_y_")
     _json_attrs = ("n_features_in_", "n_features_out_", "alpha_", "loo_errors_")
+    _parameter_constraints = {
+        "alpha": [StrOptions({"auto"}), Interval(float, 0, None)],
+        "alphas": [None, Check(_positive_grid, "a non-empty list of positive numbers")],
+        "center": ["boolean"], "random_state": ["random_state"],
+    }
 
-    def __init__(self, *, alpha="auto", alphas=None, center: bool = True):
+    def __init__(self, *, alpha="auto", alphas=None, center: bool = True, random_state: int | None = None):
         self.alpha = alpha
         self.alphas = alphas
         self.center = center
-
-    def _check_params(self):
-        if isinstance(self.alpha, str):
-            if self.alpha != "auto":
-                raise ValidationError(f"alpha must be a number >= 0 or 'auto'; got {self.alpha!r}")
-            grid = np.asarray(ALPHA_GRID if self.alphas is None else self.alphas, dtype=np.float64).ravel()
-            if grid.size == 0 or not np.isfinite(grid).all() or (grid <= 0).any():
-                raise ValidationError(f"alphas must be a non-empty list of positive numbers; got {self.alphas!r}")
-            return grid
-        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float, np.number)) \
-                or not np.isfinite(self.alpha) or self.alpha < 0:
-            raise ValidationError(f"alpha must be a number >= 0 or 'auto'; got {self.alpha!r}")
-        return None
+        self.random_state = random_state
 
     def fit(self, X, Y):
-        """X: (n, d_x), Y: (n, d_y), rows paired."""
-        grid = self._check_params()
+        """Fit on paired rows.
+
+        Parameters
+        ----------
+        X : array (n, d_x)
+        Y : array (n, d_y)
+            Row i of Y is the translation of row i of X.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        grid = None
+        if isinstance(self.alpha, str):
+            grid = np.asarray(ALPHA_GRID if self.alphas is None else self.alphas, dtype=np.float64).ravel()
         X, Y = self._check_fit_inputs(X, Y)
         X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
         mx = X64.mean(0) if self.center else np.zeros(X.shape[1])
@@ -120,9 +165,18 @@ class LinearTranslator(BaseAligner):
 
 
 def check_affine_state(obj) -> None:
-    """After loading: ``W_`` (d_in, d_out), ``mean_x_`` (d_in,), ``mean_y_`` (d_out,) must agree with
-    the saved dimensions; raises CorruptFileError (weights saved for other dimensions) otherwise."""
-    from ..exceptions import CorruptFileError
+    """Check a loaded affine state: ``W_`` (d_in, d_out), ``mean_x_`` (d_in,), ``mean_y_`` (d_out,).
+
+    Parameters
+    ----------
+    obj : BaseAligner
+        A loaded aligner with ``n_features_in_``, ``n_features_out_`` and the three arrays.
+
+    Raises
+    ------
+    CorruptFileError
+        When the arrays do not agree with the saved dimensions (weights saved for other dimensions).
+    """
     try:
         d_in, d_out = int(obj.n_features_in_), int(obj.n_features_out_)
     except (AttributeError, TypeError, ValueError):
@@ -139,8 +193,25 @@ def affine_approximation(aligner, X=None):
 
     Uses the aligner's own ``affine()`` when it has one (Linear, Procrustes); otherwise reads a
     linear state ``W_`` (+ ``mean_x_``, ``mean_y_``, ``scale_``); otherwise fits least squares to
-    ``aligner.transform(X)`` on the rows ``X`` (n, d_x), which must then be given. This lets any
-    aligner, including a nonlinear or unsupervised one, initialise another translator.
+    ``aligner.transform(X)``. This lets any aligner, including a nonlinear or unsupervised one,
+    initialise another translator.
+
+    Parameters
+    ----------
+    aligner : BaseAligner
+        A fitted aligner.
+    X : array (n, d_x) or None
+        Rows to fit on; needed only when the aligner exposes no linear map.
+
+    Returns
+    -------
+    A : ndarray (d_x, d_y) float64
+    b : ndarray (d_y,) float64
+
+    Raises
+    ------
+    ValidationError
+        When a fit is needed and ``X`` is None.
     """
     if hasattr(aligner, "affine"):
         A, b = aligner.affine()

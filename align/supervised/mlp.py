@@ -7,21 +7,39 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
-from .._validate import check_choice, check_positive_int
+from .._params import Check, Interval, StrOptions
+from .._validate import check_choice
 from ..base import BaseAligner, register_aligner
 from ..encoders.base import resolve_device
 from ..exceptions import CorruptFileError, ShapeError, ValidationError
 from .linear import LinearTranslator, affine_approximation
+from .mlp_blocks import NORMS, ResidualBlock as _Block, ResidualMLP, make_norm as _norm  # noqa: F401 (old names)
 from .procrustes import ProcrustesTranslator
 
 LOSSES = ("mse", "cosine", "infonce")
-NORMS = ("layer", "batch", "none")
 _PREFIX = "net."
 
 
 def parse_loss(loss) -> dict:
-    """``"mse"``, ``{"mse": 1, "infonce": 0.1}`` or ``"mse+0.1*infonce"`` → ``{name: weight}``."""
+    """Parse a loss given as ``"mse"``, ``{"mse": 1, "infonce": 0.1}`` or ``"mse+0.1*infonce"``.
+
+    Parameters
+    ----------
+    loss : str or dict
+        Terms among :data:`LOSSES` with non-negative weights, not all zero.
+
+    Returns
+    -------
+    dict
+        ``{name: weight}`` with float weights.
+
+    Raises
+    ------
+    ValidationError
+        For an unknown term, a bad weight or an unparsable string.
+    """
     if isinstance(loss, str):
         terms = {}
         for part in loss.replace(" ", "").split("+"):
@@ -43,51 +61,6 @@ def parse_loss(loss) -> dict:
     return out
 
 
-def _norm(kind: str, width: int) -> nn.Module:
-    return {"layer": lambda: nn.LayerNorm(width), "batch": lambda: nn.BatchNorm1d(width),
-            "none": nn.Identity}[kind]()
-
-
-class _Block(nn.Module):
-    """Pre-norm residual block: ``h + W₂ · dropout(GELU(W₁ · norm(h)))``."""
-
-    def __init__(self, width, norm, dropout):
-        super().__init__()
-        self.norm = _norm(norm, width)
-        self.fc1 = nn.Linear(width, width)
-        self.fc2 = nn.Linear(width, width)
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, h):
-        return h + self.fc2(self.drop(nn.functional.gelu(self.fc1(self.norm(h)))))
-
-
-class ResidualMLP(nn.Module):
-    """``f(x) = skip(x) + out(norm(blocks(GELU(inp(x)))))``: a linear map plus a nonlinear correction.
-
-    ``depth`` hidden layers of width ``hidden`` (1 = one hidden layer, each extra layer is a residual
-    block). The output layer starts at zero, so the network starts as its linear ``skip`` map; that
-    is what lets an initial affine map (ridge, Procrustes, an unsupervised aligner) seed training.
-    """
-
-    def __init__(self, d_in, d_out, hidden, depth, norm, dropout):
-        super().__init__()
-        self.skip = nn.Linear(d_in, d_out)
-        self.inp = nn.Linear(d_in, hidden)
-        self.blocks = nn.ModuleList([_Block(hidden, norm, dropout) for _ in range(depth - 1)])
-        self.norm = _norm(norm, hidden)
-        self.drop = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden, d_out)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
-
-    def forward(self, x):
-        h = nn.functional.gelu(self.inp(x))
-        for block in self.blocks:
-            h = block(h)
-        return self.skip(x) + self.out(self.drop(self.norm(h)))
-
-
 @register_aligner
 class MLPTranslator(BaseAligner):
     """Nonlinear translator: a residual MLP trained on paired rows.
@@ -97,37 +70,76 @@ class MLPTranslator(BaseAligner):
     arXiv 1711.05101), mini-batches, early stopping on a held-out ``val_fraction`` of the pairs
     (the best epoch's weights are kept).
 
-    Parameters:
+    Parameters
+    ----------
+    hidden : int, default 512
+        Width of the hidden layers.
+    depth : int, default 1
+        Hidden layers (≥ 1; each extra one is a residual block).
+    norm : {"layer", "batch", "none"}, default "layer"
+    dropout : float in [0, 1), default 0.1
+    loss : str or dict, default "mse"
+        ``"mse"`` (standardised space), ``"cosine"`` (1 − cos to the target), ``"infonce"``
+        (in-batch contrastive: each translation must pick its own target among the batch's targets
+        at ``temperature``; van den Oord et al., 2018, arXiv 1807.03748), or a weighted sum given as
+        a dict ``{"mse": 1, "infonce": 0.1}`` or the string ``"mse+0.1*infonce"``.
+    temperature : float > 0, default 0.05
+    lr : float > 0, default 1e-3
+    weight_decay : float >= 0, default 1e-2
+    epochs : int, default 200
+        Maximum number of epochs.
+    batch_size : int >= 2, default 256
+    val_fraction : float in [0, 1), default 0.1
+        Held-out share of the pairs for early stopping (validation needs ≥ 2 held-out pairs,
+        otherwise all ``epochs`` run on every pair).
+    patience : int, default 20
+        Epochs without validation improvement before stopping.
+    init : None, "ridge", "procrustes" or an aligner, default None
+        Start the linear ``skip`` map from ridge or Procrustes fitted on the training pairs, or from
+        an aligner (fitted: used as is, e.g. an unsupervised aligner; unfitted: fitted on a copy on
+        the training pairs). None: random init.
+    random_state : int >= 0, default 0
+        Seed of the split, the initialisation, dropout and batch order (deterministic on CPU).
+        ``seed=`` is its deprecated name.
+    device : str, default "auto"
+        ``"auto"``, ``"cpu"``, ``"cuda"``.
+    threads : int or None, default None
+        CPU threads while fitting/transforming, restored afterwards; None keeps torch's setting (on
+        a busy shared CPU, 1 thread can be several times faster than 2 for these small matrices).
+    show_progress : bool, default False
+        tqdm bar over epochs.
 
-    - ``hidden`` (width), ``depth`` (hidden layers ≥ 1), ``norm`` (``"layer"``, ``"batch"``,
-      ``"none"``), ``dropout``.
-    - ``loss``: ``"mse"`` (standardised space), ``"cosine"`` (1 − cos to the target), ``"infonce"``
-      (in-batch contrastive: each translation must pick its own target among the batch's targets at
-      ``temperature``; van den Oord et al., 2018, arXiv 1807.03748), or a weighted sum given as a
-      dict ``{"mse": 1, "infonce": 0.1}`` or the string ``"mse+0.1*infonce"``.
-    - ``lr``, ``weight_decay``, ``epochs`` (max), ``batch_size``, ``val_fraction``, ``patience``
-      (epochs without validation improvement before stopping; validation needs ≥ 2 held-out pairs,
-      otherwise all ``epochs`` run on every pair).
-    - ``init``: start the linear ``skip`` map from ``"ridge"``, ``"procrustes"`` (fitted on the
-      training pairs) or an aligner (fitted: used as is, e.g. an unsupervised aligner; unfitted: fitted
-      on the training pairs). ``None``: random init.
-    - ``seed`` (deterministic on CPU), ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``), ``threads``
-      (CPU threads while fitting/transforming, restored afterwards; ``None`` keeps torch's setting —
-      on a busy shared CPU, 1 thread can be several times faster than 2 for these small matrices),
-      ``show_progress`` (tqdm bar over epochs).
-
-    Fitted: ``x_mean_``, ``y_mean_`` (float32), ``x_scale_``, ``y_scale_``, ``history_`` (per epoch:
-    train and validation loss), ``best_epoch_``, ``init_`` (what seeded the skip map), ``net_``.
+    Attributes
+    ----------
+    x_mean_, y_mean_ : ndarray float32
+    x_scale_, y_scale_ : float
+    history_ : list of dict
+        Per epoch: train and validation loss.
+    best_epoch_ : int
+    init_ : str or None
+        What seeded the skip map.
+    net_ : ResidualMLP
     """
 
     _array_attrs = ("x_mean_", "y_mean_")
     _json_attrs = ("n_features_in_", "n_features_out_", "x_scale_", "y_scale_", "history_", "best_epoch_",
                    "init_")
+    _parameter_constraints = {
+        "hidden": [Interval(int, 1, None)], "depth": [Interval(int, 1, None)], "norm": [StrOptions(set(NORMS))],
+        "dropout": [Interval(float, 0, 1, closed="left")],
+        "loss": [Check(parse_loss, "a loss name, a dict {name: weight} or 'a*name+b*name'")],
+        "temperature": [Interval(float, 0, None, closed="neither")], "lr": [Interval(float, 0, None, closed="neither")],
+        "weight_decay": [Interval(float, 0, None)], "epochs": [Interval(int, 1, None)],
+        "batch_size": [Interval(int, 2, None)], "val_fraction": [Interval(float, 0, 1, closed="left")],
+        "patience": [Interval(int, 1, None)], "init": [None, StrOptions({"ridge", "procrustes"}), BaseAligner],
+        "random_state": [Interval(int, 0, None)], "device": [str], "threads": [None, Interval(int, 1, None)],
+        "show_progress": ["boolean"],
+    }
 
     def __init__(self, *, hidden: int = 512, depth: int = 1, norm: str = "layer", dropout: float = 0.1,
                  loss="mse", temperature: float = 0.05, lr: float = 1e-3, weight_decay: float = 1e-2,
                  epochs: int = 200, batch_size: int = 256, val_fraction: float = 0.1, patience: int = 20,
-                 init=None, seed: int = 0, device: str = "auto", threads: int | None = None,
+                 init=None, random_state: int = 0, device: str = "auto", threads: int | None = None,
                  show_progress: bool = False):
         self.hidden = hidden
         self.depth = depth
@@ -142,46 +154,25 @@ class MLPTranslator(BaseAligner):
         self.val_fraction = val_fraction
         self.patience = patience
         self.init = init
-        self.seed = seed
+        self.random_state = random_state
         self.device = device
         self.threads = threads
         self.show_progress = show_progress
 
     # ------------------------------------------------------------------ params
     def get_params(self, deep: bool = False) -> dict:
+        """Parameters as a dict; an aligner given as ``init`` is reported as None unless ``deep``
+        (it is not saved: the fitted skip map carries it)."""
         params = super().get_params(deep)
         if not deep and isinstance(params.get("init"), BaseAligner):
             params["init"] = None  # an aligner object is not saved; the fitted skip map carries it
         return params
 
-    def _check_params(self):
-        check_positive_int(self.hidden, "hidden")
-        check_positive_int(self.depth, "depth")
-        check_choice(self.norm, "norm", NORMS)
-        check_positive_int(self.epochs, "epochs")
-        check_positive_int(self.batch_size, "batch_size", minimum=2)
-        check_positive_int(self.patience, "patience")
-        if self.threads is not None:
-            check_positive_int(self.threads, "threads")
-        for name, lo, hi in (("dropout", 0, 1), ("val_fraction", 0, 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v < hi:
-                raise ValidationError(f"{name} must be in [{lo}, {hi}); got {v!r}")
-        for name in ("lr", "temperature"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v <= 0:
-                raise ValidationError(f"{name} must be a number > 0; got {v!r}")
-        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) \
-                or self.weight_decay < 0:
-            raise ValidationError(f"weight_decay must be a number >= 0; got {self.weight_decay!r}")
-        if not (self.init is None or self.init in ("ridge", "procrustes") or isinstance(self.init, BaseAligner)):
-            raise ValidationError(f"init must be None, 'ridge', 'procrustes' or an aligner; got {self.init!r}")
-        return parse_loss(self.loss)
-
     # ------------------------------------------------------------------ fit
     def fit(self, X, Y):
-        """X: (n, d_x), Y: (n, d_y), rows paired. Returns self."""
-        terms = self._check_params()
+        """Fit on paired rows X (n, d_x), Y (n, d_y) (n ≥ 2); returns self."""
+        self._validate_params()
+        terms = parse_loss(self.loss)
         X, Y = self._check_fit_inputs(X, Y)
         if X.shape[0] < 2:
             raise ShapeError(f"MLPTranslator needs at least 2 pairs; got {X.shape[0]}")
@@ -189,14 +180,14 @@ class MLPTranslator(BaseAligner):
         self.x_scale_ = _rms(X - self.x_mean_)
         self.y_scale_ = _rms(Y - self.y_mean_)
         dev = torch.device(resolve_device(self.device))
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.random_state)
         n = X.shape[0]
         n_val = int(round(n * self.val_fraction))
         perm = rng.permutation(n)
         val, train = (perm[:n_val], perm[n_val:]) if n_val >= 2 and n - n_val >= 2 else (perm[:0], perm)
         fork = [dev.index or 0] if dev.type == "cuda" else []
         with torch.random.fork_rng(devices=fork), torch_threads(self.threads):
-            torch.manual_seed(self.seed)
+            torch.manual_seed(self.random_state)
             net = ResidualMLP(X.shape[1], Y.shape[1], self.hidden, self.depth, self.norm, self.dropout)
             self.init_ = self._seed_skip(net, X, Y)
             net.to(dev)
@@ -223,9 +214,7 @@ class MLPTranslator(BaseAligner):
         # express x ↦ x A + b in the standardised coordinates the network works in
         W = A * (self.x_scale_ / self.y_scale_)
         c = (self.x_mean_ @ A + b - self.y_mean_) / self.y_scale_
-        with torch.no_grad():
-            net.skip.weight.copy_(torch.as_tensor(W.T, dtype=torch.float32))
-            net.skip.bias.copy_(torch.as_tensor(c, dtype=torch.float32))
+        net.set_linear(W, c)
         return label
 
     def _tensors(self, X, Y, dev):
@@ -250,12 +239,11 @@ class MLPTranslator(BaseAligner):
         return total
 
     def _train(self, net, X, Y, train, val, terms, dev):
-        from tqdm.auto import tqdm
         Xs, Ys = self._tensors(X, Y, dev)
         tr = torch.as_tensor(train, device=dev)
         va = torch.as_tensor(val, device=dev)
         opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        gen = torch.Generator(device="cpu").manual_seed(self.seed)
+        gen = torch.Generator(device="cpu").manual_seed(self.random_state)
         best, best_state, stale = float("inf"), None, 0
         self.history_, self.best_epoch_ = [], None
         bar = tqdm(range(self.epochs), desc="fit MLPTranslator", unit="epoch", disable=not self.show_progress)
@@ -308,7 +296,7 @@ class MLPTranslator(BaseAligner):
 
     def _restore_extra(self, arrays: dict) -> None:
         try:
-            self._check_params()
+            self._validate_params()
             d_in, d_out = int(self.n_features_in_), int(self.n_features_out_)
         except (ValidationError, AttributeError, TypeError, ValueError) as e:
             raise CorruptFileError(f"saved MLPTranslator has invalid parameters or state ({e})") from None
@@ -335,7 +323,13 @@ class MLPTranslator(BaseAligner):
 
 @contextmanager
 def torch_threads(n: int | None):
-    """Run the block with ``n`` torch CPU threads (None: unchanged), then restore the old count."""
+    """Run the block with ``n`` torch CPU threads, then restore the old count.
+
+    Parameters
+    ----------
+    n : int or None
+        Threads; None leaves torch's setting unchanged.
+    """
     if n is None:
         yield
         return

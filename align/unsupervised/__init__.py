@@ -1,13 +1,22 @@
-"""Unsupervised aligners: ``fit(X, Y)`` with rows that are NOT paired."""
+"""Unsupervised aligners: ``fit(X, Y)`` with rows that are NOT paired.
+
+One module per family: :mod:`~align.unsupervised.adversarial` (MUSE), :mod:`~align.unsupervised.cycle`
+(vec2vec), :mod:`~align.unsupervised.wasserstein` (Wasserstein-Procrustes),
+:mod:`~align.unsupervised.gromov` (Gromov-Wasserstein), :mod:`~align.unsupervised.structure`
+(structure-only inits), :mod:`~align.unsupervised.restarts`; shared :mod:`~align.unsupervised.refine`,
+:mod:`~align.unsupervised.selection` and :mod:`~align.unsupervised.forecast`.
+"""
 from .refine import SelfLearningRefiner, mutual_csls_pairs
 from .adversarial import AdversarialAligner
 from .cycle import CycleAligner
-from .ot import GromovWassersteinAligner, WassersteinProcrustes
+from .gromov import GromovWassersteinAligner
+from .wasserstein import WassersteinProcrustesAligner
+from .wasserstein import __getattr__  # noqa: F401  (the deprecated name WassersteinProcrustes)
 from .structure import StructureMatchingAligner
 from .restarts import RestartsAligner
 from .selection import label_free_criteria, select
 from .forecast import forecast_alignability
 
 __all__ = ["SelfLearningRefiner", "mutual_csls_pairs", "AdversarialAligner", "CycleAligner",
-           "GromovWassersteinAligner", "WassersteinProcrustes", "StructureMatchingAligner", "RestartsAligner",
-           "label_free_criteria", "select", "forecast_alignability"]
+           "GromovWassersteinAligner", "WassersteinProcrustesAligner", "StructureMatchingAligner",
+           "RestartsAligner", "label_free_criteria", "select", "forecast_alignability"]

@@ -12,24 +12,44 @@ the true relation is any invertible linear map; B_y = C_y^{1/2}).
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
-from .._validate import check_choice, check_positive_int
+from .._params import Interval, StrOptions
 from ..base import BaseAligner
 from ..exceptions import ShapeError, ValidationError
 from ..supervised.procrustes import procrustes
 from .refine import check_pairs, refine_map
+from .selection import label_free_criteria, unit_rows as _unit
 
 NORMALIZE = ("center", "unit-center", "whiten")
-
-
-def _unit(A):
-    return A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
+#: Constraints of the parameters every :class:`UnsupervisedAligner` has.
+COMMON_CONSTRAINTS = {
+    "normalize": [StrOptions(set(NORMALIZE))], "n_refine": [Interval(int, 0, None)],
+    "csls_k": [Interval(int, 1, None)], "n_candidates": [None, Interval(int, 1, None)],
+    "random_state": ["random_state"],
+}
 
 
 def fit_preprocess(A: np.ndarray, normalize: str, eps: float = 1e-3):
-    """Learn ``(mean, pre, post)`` for one set: pre (d, d) maps into the aligned space, post (d, d)
-    maps back to the raw space. A: (n, d) float32."""
+    """Learn the preprocessing of one set.
+
+    Parameters
+    ----------
+    A : ndarray (n, d) float32
+    normalize : {"center", "unit-center", "whiten"}
+    eps : float, default 1e-3
+        Eigenvalue floor of whitening, relative to the largest.
+
+    Returns
+    -------
+    mean : ndarray (d,)
+    pre : ndarray (d, d)
+        Maps into the aligned space.
+    post : ndarray (d, d)
+        Maps back to the raw space.
+    """
     A = A.astype(np.float64)
     if normalize == "unit-center":
         A = _unit(A)
@@ -48,6 +68,19 @@ def fit_preprocess(A: np.ndarray, normalize: str, eps: float = 1e-3):
 
 
 def apply_preprocess(A, normalize: str, mean, pre) -> np.ndarray:
+    """``(unit?(A) − mean) @ pre`` as float32.
+
+    Parameters
+    ----------
+    A : array (n, d)
+    normalize : str
+    mean, pre : ndarray
+        From :func:`fit_preprocess`.
+
+    Returns
+    -------
+    ndarray (n, d) float32
+    """
     A = A.astype(np.float64)
     if normalize == "unit-center":
         A = _unit(A)
@@ -57,36 +90,38 @@ def apply_preprocess(A, normalize: str, mean, pre) -> np.ndarray:
 class UnsupervisedAligner(BaseAligner):
     """Base of the aligners in this package: ``fit(X, Y, seed_pairs=None)`` with unpaired rows.
 
-    Subclasses implement ``_init_map(Xp, Yp, rng) -> W0 (d_x, d_y)`` (the structure-only start)
-    and may override ``_improve(Xp, Yp, W, rng)`` (a stage between init and refinement).
+    Subclasses implement ``_init_map(Xp, Yp, rng) -> W0 (d_x, d_y)`` (the structure-only start),
+    may override ``_improve(Xp, Yp, W, rng)`` (a stage between init and refinement) and
+    ``_check_data(X, Y)`` (checks that need the data), and extend :data:`COMMON_CONSTRAINTS` (the
+    parameters ``normalize``, ``n_refine``, ``csls_k``, ``n_candidates``, ``random_state``).
     ``seed_pairs`` (m, 2) of known (row of X, row of Y) replace the unsupervised init: W0 is
     Procrustes on them and the refinement always keeps them.
 
-    Fitted: ``W_``, ``mean_x_``, ``pre_x_``, ``mean_y_``, ``post_y_``, ``dictionary_`` (the last
-    refinement dictionary), ``history_``, ``criterion_`` (label-free criteria, higher = better) and
-    ``fit_seconds_``.
+    Attributes
+    ----------
+    W_ : ndarray (d_x, d_y)
+    mean_x_, pre_x_, mean_y_, post_y_ : ndarray
+        Preprocessing (module docstring).
+    dictionary_ : ndarray (m, 2) int64
+        The last refinement dictionary.
+    history_ : list of dict
+    criterion_ : dict
+        Label-free criteria, higher = better.
+    fit_seconds_ : float
     """
 
     supervised = False
     _array_attrs = ("W_", "mean_x_", "pre_x_", "mean_y_", "post_y_", "dictionary_")
     _json_attrs = ("n_features_in_", "n_features_out_", "history_", "criterion_", "fit_seconds_")
 
-    def _check_common(self):
-        check_choice(self.normalize, "normalize", NORMALIZE)
-        check_positive_int(self.refine_iter, "refine_iter", minimum=0)
-        check_positive_int(self.csls_k, "csls_k")
-        if self.seed is not None:
-            check_positive_int(self.seed, "seed", minimum=0)
-
     def fit(self, X, Y, seed_pairs=None):
-        """Fit on unpaired X (n_x, d_x) and Y (n_y, d_y); returns self."""
-        import time
+        """Fit on unpaired X (n_x, d_x) and Y (n_y, d_y); ``seed_pairs`` (m, 2) optional; returns self."""
         t0 = time.perf_counter()
+        self._validate_params()
         X, Y = self._check_fit_inputs(X, Y)
-        self._check_common()
-        self._check_params(X, Y)
+        self._check_data(X, Y)
         seed = None if seed_pairs is None else check_pairs(seed_pairs, X.shape[0], Y.shape[0])
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.random_state)
         mx, pre_x, _ = fit_preprocess(X, self.normalize)
         my_p, pre_y, post_y = fit_preprocess(Y, self.normalize)
         Xp = apply_preprocess(X, self.normalize, mx, pre_x)
@@ -99,8 +134,8 @@ class UnsupervisedAligner(BaseAligner):
             W = self._init_map(Xp, Yp, rng)
             W = self._improve(Xp, Yp, W, rng)
         pairs = np.zeros((0, 2), np.int64)
-        if self.refine_iter:
-            W, pairs, hist, _ = refine_map(Xp, Yp, W, n_iter=self.refine_iter, csls_k=self.csls_k,
+        if self.n_refine:
+            W, pairs, hist, _ = refine_map(Xp, Yp, W, n_iter=self.n_refine, csls_k=self.csls_k,
                                            n_candidates=self._candidates(), seed_pairs=seed,
                                            stochastic=float(getattr(self, "stochastic", 1.0)))
             self.history_ += [{"stage": "refine", **h} for h in hist]
@@ -116,13 +151,12 @@ class UnsupervisedAligner(BaseAligner):
         return self
 
     def _criteria(self, Xp, Yp, rng):
-        from .selection import label_free_criteria
         return label_free_criteria(Xp @ self.W_, Yp, seed=int(rng.integers(2 ** 31)))
 
     def _candidates(self):
         return getattr(self, "n_candidates", None)
 
-    def _check_params(self, X, Y):
+    def _check_data(self, X, Y):
         pass
 
     def _improve(self, Xp, Yp, W, rng):
@@ -143,16 +177,44 @@ class UnsupervisedAligner(BaseAligner):
 
 
 def sample_rows(n: int, m: int, rng) -> np.ndarray:
-    """Sorted random sample of min(n, m) row indices."""
+    """Sorted random sample of min(n, m) of the indices 0..n−1.
+
+    Parameters
+    ----------
+    n, m : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray (min(n, m),) int
+    """
     return np.sort(rng.choice(n, size=min(n, m), replace=False))
 
 
 def check_fraction(value, name):
+    """``value`` as a float in (0, 1].
+
+    Parameters
+    ----------
+    value : float
+    name : str
+        For the message.
+
+    Raises
+    ------
+    ValidationError
+    """
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1:
         raise ValidationError(f"{name} must be a number in (0, 1]; got {value!r}")
     return float(value)
 
 
 def check_dims(X, Y):
+    """Raise ShapeError unless X and Y have at least one column each.
+
+    Parameters
+    ----------
+    X, Y : ndarray (n, d)
+    """
     if X.shape[1] < 1 or Y.shape[1] < 1:
         raise ShapeError("X and Y need at least one column")

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from .._validate import check_positive_int
+from .._params import Interval
 from ..base import BaseAligner, register_aligner
-from ..exceptions import ValidationError
-from ._gan import (check_common, check_weight, discriminator, discriminator_loss, generator_loss, init_map,
-                   mean_csls_cosine, seed_map, seeded, standardise)
+from ._gan import (GAN_CONSTRAINTS, discriminator, discriminator_loss, generator_loss, mean_csls_cosine,
+                   prepare_fit, seeded)
 from .refine import SelfLearningRefiner, mutual_csls_pairs
 from .selection import label_free_criteria
 
@@ -37,16 +37,45 @@ class AdversarialAligner(BaseAligner):
     on them, a supervised term ``seed_weight·‖x W − y‖²`` joins the map loss and the pairs join the
     first refinement dictionary. ``transform(X)`` → (m, d_y) float32.
 
-    Parameters (MUSE defaults in brackets where ours differ, chosen for a 2-core CPU):
-    ``n_epochs`` (5), ``steps_per_epoch`` map steps per epoch [1M/32], ``batch_size`` (128) [32],
-    ``dis_steps`` discriminator steps per map step (5), ``dis_hidden`` (512) [2048],
-    ``dis_layers`` (2), ``dis_dropout`` input dropout (0.1), ``dis_smooth`` label smoothing (0.1),
-    ``lr`` SGD rate of map and discriminator (0.1), ``lr_decay`` per epoch (0.98), ``lr_shrink``
-    factor when the criterion drops (0.5), ``beta`` orthogonalisation (0.001), ``most_frequent``
-    use only the first rows for the GAN and the dictionary (None = all) [75000],
-    ``n_refine`` refinement rounds (5), ``csls_k`` (10), ``criterion_rows`` (10000),
-    ``seed_weight`` (1.0), ``init`` any aligner whose map replaces the identity start,
-    ``seed``, ``device`` ("auto"), ``show_progress``, ``rescale`` (False).
+    Parameters
+    ----------
+    MUSE defaults in brackets where ours differ, chosen for a 2-core CPU.
+
+    n_epochs : int >= 0, default 5
+    steps_per_epoch : int, default 400
+        Map steps per epoch [1M/32].
+    batch_size : int >= 2, default 128 [32]
+    dis_steps : int, default 5
+        Discriminator steps per map step.
+    dis_hidden : int, default 512 [2048]
+    dis_layers : int >= 0, default 2
+    dis_dropout : float in [0, 1], default 0.1
+        Input dropout of the discriminator.
+    dis_smooth : float in [0, 0.5], default 0.1
+        Label smoothing.
+    lr : float >= 0, default 0.1
+        SGD rate of map and discriminator.
+    lr_decay : float in [0, 1], default 0.98
+        Per epoch.
+    lr_shrink : float in [0, 1], default 0.5
+        Factor when the criterion drops.
+    beta : float >= 0, default 0.001
+        Orthogonalisation step.
+    most_frequent : int >= 2 or None, default None
+        Use only the first rows for the GAN and the dictionary (None = all) [75000].
+    n_refine : int >= 0, default 5
+        Refinement rounds.
+    csls_k : int, default 10
+    criterion_rows : int, default 10000
+    seed_weight : float >= 0, default 1.0
+    init : aligner or None, default None
+        Any aligner whose map replaces the identity start.
+    random_state : int >= 0, default 0
+        ``seed=`` is its deprecated name.
+    device : str, default "auto"
+    show_progress : bool, default False
+    rescale : bool, default False
+        See "Output scale".
 
     Output scale: by default a translation keeps the source's spread around the target mean,
     ``((X − μ_x)/s_x)·map·s_x + μ_y``, exactly as ProcrustesTranslator and SelfLearningRefiner do,
@@ -65,12 +94,17 @@ class AdversarialAligner(BaseAligner):
     _array_attrs = ("W_", "W_adv_", "mean_x_", "mean_y_")
     _json_attrs = ("n_features_in_", "n_features_out_", "scale_x_", "scale_y_", "history_",
                    "best_epoch_", "criterion_")
+    _parameter_constraints = {
+        **GAN_CONSTRAINTS, "steps_per_epoch": [Interval(int, 1, None)], "dis_steps": [Interval(int, 1, None)],
+        "lr_decay": [Interval(float, 0, 1)], "lr_shrink": [Interval(float, 0, 1)], "beta": [Interval(float, 0, None)],
+        "most_frequent": [None, Interval(int, 2, None)],
+    }
 
     def __init__(self, *, n_epochs: int = 5, steps_per_epoch: int = 400, batch_size: int = 128,
                  dis_steps: int = 5, dis_hidden: int = 512, dis_layers: int = 2, dis_dropout: float = 0.1,
                  dis_smooth: float = 0.1, lr: float = 0.1, lr_decay: float = 0.98, lr_shrink: float = 0.5,
                  beta: float = 0.001, most_frequent: int | None = None, n_refine: int = 5, csls_k: int = 10,
-                 criterion_rows: int = 10000, seed_weight: float = 1.0, init=None, seed: int = 0,
+                 criterion_rows: int = 10000, seed_weight: float = 1.0, init=None, random_state: int = 0,
                  device: str = "auto", show_progress: bool = False,
                  rescale: bool = False):
         self.n_epochs = n_epochs
@@ -91,49 +125,24 @@ class AdversarialAligner(BaseAligner):
         self.criterion_rows = criterion_rows
         self.seed_weight = seed_weight
         self.init = init
-        self.seed = seed
+        self.random_state = random_state
         self.device = device
         self.show_progress = show_progress
         self.rescale = rescale
 
     # ------------------------------------------------------------------ fit
-    def _check_params(self):
-        dev = check_common(self)
-        for name in ("n_epochs", "dis_layers"):
-            check_positive_int(getattr(self, name), name, minimum=0)
-        for name in ("steps_per_epoch", "dis_steps", "dis_hidden", "criterion_rows"):
-            check_positive_int(getattr(self, name), name)
-        check_positive_int(self.n_refine, "n_refine", minimum=0)
-        if self.most_frequent is not None:
-            check_positive_int(self.most_frequent, "most_frequent", minimum=2)
-        for name in ("lr", "beta", "seed_weight"):
-            check_weight(getattr(self, name), name)
-        for name, lo, hi in (("dis_dropout", 0, 1), ("dis_smooth", 0, 0.5), ("lr_decay", 0, 1), ("lr_shrink", 0, 1)):
-            v = check_weight(getattr(self, name), name)
-            if not lo <= v <= hi:
-                raise ValidationError(f"{name} must be in [{lo}, {hi}]; got {v}")
-        return dev
-
     def fit(self, X, Y, seed_pairs=None):
-        X, Y = self._check_fit_inputs(X, Y)
-        dev = self._check_params()
-        Xs, self.mean_x_, self.scale_x_ = standardise(X)
-        Ys, self.mean_y_, self.scale_y_ = standardise(Y)
-        seed = None
-        if seed_pairs is not None:
-            seed, W0 = seed_map(seed_pairs, Xs, Ys)
-        elif self.init is not None:
-            W0 = init_map(self.init, X, Y, Xs, self.mean_y_, self.scale_y_)
-        else:
-            W0 = np.eye(X.shape[1], Y.shape[1])  # MUSE starts from the identity
-        with seeded(self.seed, dev):
+        """Fit on unpaired X (n_x, d_x) and Y (n_y, d_y); ``seed_pairs`` (m, 2) optional; returns self."""
+        start = prepare_fit(self, X, Y, seed_pairs, init_over_seed=False)
+        X, Y, Xs, Ys, seed, W0, dev = start.X, start.Y, start.Xs, start.Ys, start.seed, start.W0, start.device
+        with seeded(self.random_state, dev):
             W_adv = self._adversarial(Xs, Ys, W0, seed, dev)
         self.W_adv_ = W_adv
         W, refine_info = self._refine(Xs, Ys, W_adv, seed)
         self.W_ = W
         self.criterion_ = {"mean_cosine": self._criterion(Xs, Ys, W),
                            "mean_cosine_adversarial": self._criterion(Xs, Ys, W_adv), **refine_info,
-                           **label_free_criteria((Xs @ W).astype(np.float32), Ys, seed=int(self.seed))}
+                           **label_free_criteria((Xs @ W).astype(np.float32), Ys, seed=int(self.random_state))}
         self.n_features_in_, self.n_features_out_ = X.shape[1], Y.shape[1]
         return self
 
@@ -147,7 +156,6 @@ class AdversarialAligner(BaseAligner):
         self.history_, self.best_epoch_ = [], -1
         if self.n_epochs == 0:
             return W0
-        from tqdm.auto import tqdm
         Xt = torch.from_numpy(Xs[: self._cand(len(Xs))]).to(dev)
         Yt = torch.from_numpy(Ys[: self._cand(len(Ys))]).to(dev)
         W = torch.nn.Parameter(torch.as_tensor(W0, dtype=torch.float32, device=dev).clone())
@@ -157,7 +165,7 @@ class AdversarialAligner(BaseAligner):
         if seed is not None:
             sx = torch.from_numpy(Xs[seed[:, 0]]).to(dev)
             sy = torch.from_numpy(Ys[seed[:, 1]]).to(dev)
-        gen = torch.Generator().manual_seed(int(self.seed))  # batch indices: CPU generator, any device
+        gen = torch.Generator().manual_seed(int(self.random_state))  # batch indices: CPU generator, any device
         bs = int(self.batch_size)
         best_W = np.asarray(W0, np.float64)
         best = self._criterion(Xs, Ys, best_W)  # the start itself competes (best_epoch_ = -1)
@@ -235,6 +243,7 @@ class AdversarialAligner(BaseAligner):
         return (Z * (self.scale_y_ if self.rescale else self.scale_x_) + self.mean_y_).astype(np.float32)
 
     def get_params(self, deep: bool = False) -> dict:
+        """Parameters as a dict; an ``init`` aligner is reported as None unless ``deep`` (not saved)."""
         params = super().get_params(deep)
         if not deep and params.get("init") is not None:
             params["init"] = None  # aligner objects are not saved; the fitted map is

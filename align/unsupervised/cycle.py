@@ -19,12 +19,12 @@ import math
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from .._validate import check_choice, check_positive_int
+from .._params import Interval
 from ..base import BaseAligner, register_aligner
-from ..exceptions import ValidationError
-from ._gan import (check_common, check_weight, discriminator, init_map, mean_csls_cosine, seed_map, seeded,
-                   standardise)
+from ..exceptions import CorruptFileError
+from ._gan import GAN_CONSTRAINTS, discriminator, mean_csls_cosine, prepare_fit, seeded
 from .cycle_losses import CycleNet, generator_step
 from .refine import SelfLearningRefiner
 from .selection import label_free_criteria
@@ -46,16 +46,41 @@ class CycleAligner(BaseAligner):
     (:class:`~align.unsupervised.SelfLearningRefiner`); the pairs also add a supervised term of
     weight ``seed_weight``.
 
-    Parameters: ``d_latent`` (None = max(d_x, d_y)), ``hidden`` (256), ``depth`` (2 layers per
-    adapter and in T; 0 = linear), ``n_epochs`` (20), ``steps_per_epoch`` (None = one pass over the
-    larger set), ``batch_size`` (256), ``lr`` (1e-3, Adam for translator and discriminators),
-    ``dis_hidden`` (256), ``dis_layers`` (2), ``dis_dropout`` (0.1), ``dis_smooth`` (0.1), loss
-    weights ``adv_weight`` (outputs, 1), ``latent_weight`` (latents, 1), ``rec_weight`` (1),
-    ``cycle_weight`` (10), ``vsp_weight`` (10), ``vib_weight`` (β, 0 = no bottleneck),
-    ``seed_weight`` (10), ``n_refine`` (5), ``patience`` (epochs without a better criterion
-    before stopping, 5), ``restore_best`` (True: keep the state with the best criterion, the warm
-    start included; False: keep the last epoch's), ``criterion_rows`` (5000), ``csls_k`` (10),
-    ``init``, ``seed``, ``device`` ("auto"), ``show_progress``, ``rescale`` (False).
+    Parameters
+    ----------
+    d_latent : int or None, default None
+        Latent width (None = max(d_x, d_y)).
+    hidden : int, default 256
+    depth : int >= 0, default 2
+        Layers per adapter and in T; 0 = linear.
+    n_epochs : int >= 0, default 20
+    steps_per_epoch : int or None, default None
+        None = one pass over the larger set.
+    batch_size : int >= 2, default 256
+    lr : float >= 0, default 1e-3
+        Adam, for translator and discriminators.
+    dis_hidden : int, default 256
+    dis_layers : int >= 0, default 2
+    dis_dropout : float in [0, 1], default 0.1
+    dis_smooth : float in [0, 0.5], default 0.1
+    adv_weight, latent_weight, rec_weight, cycle_weight, vsp_weight, vib_weight, seed_weight : float >= 0
+        Loss weights: outputs (1), latents (1), reconstruction (1), cycle (10), vector-space
+        preservation (10), bottleneck β (0 = none), seed pairs (10).
+    n_refine : int >= 0, default 5
+        Self-learning rounds on the seed pairs' warm start.
+    patience : int, default 5
+        Epochs without a better criterion before stopping.
+    restore_best : bool, default True
+        Keep the state with the best criterion, the warm start included (False: the last epoch's).
+    criterion_rows : int, default 5000
+    csls_k : int, default 10
+    init : aligner or None, default None
+    random_state : int >= 0, default 0
+        ``seed=`` is its deprecated name.
+    device : str, default "auto"
+    show_progress : bool, default False
+    rescale : bool, default False
+        See "Output scale".
 
     Output scale: by default a translation keeps the source's spread around the target mean,
     ``((X − μ_x)/s_x)·map·s_x + μ_y``, exactly as ProcrustesTranslator and SelfLearningRefiner do,
@@ -73,6 +98,12 @@ class CycleAligner(BaseAligner):
     _array_attrs = ("mean_x_", "mean_y_")
     _json_attrs = ("n_features_in_", "n_features_out_", "scale_x_", "scale_y_", "d_latent_", "history_",
                    "best_epoch_", "criterion_")
+    _parameter_constraints = {
+        **GAN_CONSTRAINTS, **{name: [Interval(float, 0, None)] for name in _WEIGHTS},
+        "d_latent": [None, Interval(int, 1, None)], "hidden": [Interval(int, 1, None)],
+        "depth": [Interval(int, 0, None)], "steps_per_epoch": [None, Interval(int, 1, None)],
+        "patience": [Interval(int, 1, None)], "restore_best": ["boolean"],
+    }
 
     def __init__(self, *, d_latent: int | None = None, hidden: int = 256, depth: int = 2, n_epochs: int = 20,
                  steps_per_epoch: int | None = None, batch_size: int = 256, lr: float = 1e-3,
@@ -81,7 +112,8 @@ class CycleAligner(BaseAligner):
                  cycle_weight: float = 10.0, vsp_weight: float = 10.0, vib_weight: float = 0.0,
                  seed_weight: float = 10.0, n_refine: int = 5, patience: int = 5, restore_best: bool = True,
                  criterion_rows: int = 5000,
-                 csls_k: int = 10, init=None, seed: int = 0, device: str = "auto", show_progress: bool = False,
+                 csls_k: int = 10, init=None, random_state: int = 0, device: str = "auto",
+                 show_progress: bool = False,
                  rescale: bool = False):
         self.d_latent = d_latent
         self.hidden = hidden
@@ -107,46 +139,21 @@ class CycleAligner(BaseAligner):
         self.criterion_rows = criterion_rows
         self.csls_k = csls_k
         self.init = init
-        self.seed = seed
+        self.random_state = random_state
         self.device = device
         self.show_progress = show_progress
         self.rescale = rescale
 
     # ------------------------------------------------------------------ fit
-    def _check_params(self):
-        dev = check_common(self)
-        check_choice(self.restore_best, "restore_best", (True, False))
-        for name in ("hidden", "dis_hidden", "criterion_rows", "patience"):
-            check_positive_int(getattr(self, name), name)
-        for name in ("depth", "n_epochs", "dis_layers", "n_refine"):
-            check_positive_int(getattr(self, name), name, minimum=0)
-        for name in ("d_latent", "steps_per_epoch"):
-            if getattr(self, name) is not None:
-                check_positive_int(getattr(self, name), name)
-        for name in _WEIGHTS + ("lr",):
-            check_weight(getattr(self, name), name)
-        for name, hi in (("dis_dropout", 1.0), ("dis_smooth", 0.5)):
-            if not 0 <= check_weight(getattr(self, name), name) <= hi:
-                raise ValidationError(f"{name} must be in [0, {hi}]; got {getattr(self, name)}")
-        return dev
-
     def fit(self, X, Y, seed_pairs=None):
-        X, Y = self._check_fit_inputs(X, Y)
-        dev = self._check_params()
-        Xs, self.mean_x_, self.scale_x_ = standardise(X)
-        Ys, self.mean_y_, self.scale_y_ = standardise(Y)
-        seed = None
-        if seed_pairs is not None:
-            seed, W0 = seed_map(seed_pairs, Xs, Ys)
-            if self.init is None and self.n_refine > 0:
-                W0 = SelfLearningRefiner(n_iter=self.n_refine, csls_k=self.csls_k, center=False).fit(
-                    Xs, Ys, seed_pairs=seed).W_
-        if self.init is not None:
-            W0 = init_map(self.init, X, Y, Xs, self.mean_y_, self.scale_y_)
-        elif seed is None:
-            W0 = np.eye(X.shape[1], Y.shape[1])
+        """Fit on unpaired X (n_x, d_x) and Y (n_y, d_y); ``seed_pairs`` (m, 2) optional; returns self."""
+        start = prepare_fit(self, X, Y, seed_pairs, init_over_seed=True)
+        X, Y, Xs, Ys, seed, W0, dev = start.X, start.Y, start.Xs, start.Ys, start.seed, start.W0, start.device
+        if seed is not None and self.init is None and self.n_refine > 0:
+            W0 = SelfLearningRefiner(n_iter=self.n_refine, csls_k=self.csls_k, center=False).fit(
+                Xs, Ys, seed_pairs=seed).W_
         self.d_latent_ = int(self.d_latent or max(X.shape[1], Y.shape[1]))
-        with seeded(self.seed, dev):
+        with seeded(self.random_state, dev):
             net = CycleNet(X.shape[1], Y.shape[1], self.d_latent_, self.hidden, self.depth, self.vib_weight > 0)
             net.warm_start(W0)
             self._train(net.to(dev), Xs, Ys, seed, dev)
@@ -158,7 +165,6 @@ class CycleAligner(BaseAligner):
                 "cycle": self.cycle_weight, "vsp": self.vsp_weight, "vib": self.vib_weight, "seed": self.seed_weight}
 
     def _train(self, net, Xs, Ys, seed, dev):
-        from tqdm.auto import tqdm
         w = self._weights()
         Xt, Yt = torch.from_numpy(Xs).to(dev), torch.from_numpy(Ys).to(dev)
         discs = torch.nn.ModuleDict()
@@ -171,7 +177,7 @@ class CycleAligner(BaseAligner):
         betas = (0.5, 0.999)  # the usual GAN setting: less momentum chasing a moving target
         opt_g = torch.optim.Adam(net.parameters(), lr=self.lr, betas=betas)
         opt_d = torch.optim.Adam(discs.parameters(), lr=self.lr, betas=betas) if len(discs) else None
-        gen = torch.Generator().manual_seed(int(self.seed))
+        gen = torch.Generator().manual_seed(int(self.random_state))
         bs = int(min(self.batch_size, len(Xs), len(Ys)))
         steps = self.steps_per_epoch or math.ceil(max(len(Xs), len(Ys)) / bs)
         if seed is not None:
@@ -223,7 +229,7 @@ class CycleAligner(BaseAligner):
         self.net_ = net.to("cpu").eval()
         mapped = _apply(self.net_, Xs[: self.criterion_rows], "x", "y", "cpu")
         self.criterion_ = {"mean_cosine": float(best), "cycle_cosine": self._cycle_cosine(Xs),
-                           **label_free_criteria(mapped, Ys, seed=int(self.seed))}
+                           **label_free_criteria(mapped, Ys, seed=int(self.random_state))}
 
     def _criterion(self, net, Xs, Ys, dev) -> float:
         rows = min(self.criterion_rows, len(Xs))
@@ -251,6 +257,7 @@ class CycleAligner(BaseAligner):
         return (Z * (self.scale_x_ if self.rescale else self.scale_y_) + self.mean_x_).astype(np.float32)
 
     def get_params(self, deep: bool = False) -> dict:
+        """Parameters as a dict; an ``init`` aligner is reported as None unless ``deep`` (not saved)."""
         params = super().get_params(deep)
         if not deep and params.get("init") is not None:
             params["init"] = None  # aligner objects are not saved; the fitted network is
@@ -261,7 +268,6 @@ class CycleAligner(BaseAligner):
         return {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}
 
     def _restore_extra(self, arrays: dict) -> None:
-        from ..exceptions import CorruptFileError
         net = CycleNet(int(self.n_features_in_), int(self.n_features_out_), int(self.d_latent_), self.hidden,
                        self.depth, self.vib_weight > 0)
         state = {k[4:]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith("net.")}

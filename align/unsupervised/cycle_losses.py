@@ -10,36 +10,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..supervised.mlp_blocks import ResidualMLP  # noqa: F401 (also the old import name of this module)
 from ._gan import gan_losses, generator_loss
 
 
-class ResidualMLP(nn.Module):
-    """``f(a) = a S + MLP(a)``: a linear skip S plus a SiLU MLP whose last layer starts at zero.
-
-    At initialisation the module is exactly linear, so a warm start can place any linear map in S
-    and training adds the non-linear part only where the losses ask for it.
-    """
-
-    def __init__(self, d_in: int, d_out: int, hidden: int, depth: int):
-        super().__init__()
-        self.skip = nn.Linear(d_in, d_out, bias=False)
-        layers, width = [], d_in
-        for _ in range(max(depth - 1, 0)):
-            layers += [nn.Linear(width, hidden), nn.SiLU()]
-            width = hidden
-        self.mlp = nn.Sequential(*layers, nn.Linear(width, d_out)) if depth > 0 else None
-        if self.mlp is not None:
-            nn.init.zeros_(self.mlp[-1].weight)
-            nn.init.zeros_(self.mlp[-1].bias)
-
-    def forward(self, a):
-        out = self.skip(a)
-        return out if self.mlp is None else out + self.mlp(a)
-
-    def set_linear(self, M: np.ndarray):
-        """Make the skip compute ``a @ M`` (M: (d_in, d_out))."""
-        with torch.no_grad():
-            self.skip.weight.copy_(torch.as_tensor(M.T, dtype=self.skip.weight.dtype))
+def _adapter(d_in: int, d_out: int, hidden: int, depth: int) -> ResidualMLP:
+    """``f(a) = a S + MLP(a)``: a bias-free linear skip S plus a SiLU MLP whose last layer starts at
+    zero (the plain body of :class:`~align.supervised.mlp_blocks.ResidualMLP`)."""
+    return ResidualMLP(d_in, d_out, hidden, depth, norm="none", activation="silu", residual_blocks=False,
+                       skip_bias=False)
 
 
 class CycleNet(nn.Module):
@@ -47,16 +26,25 @@ class CycleNet(nn.Module):
 
     ``F_xy = B_y∘T∘A_x``, ``F_yx = B_x∘T∘A_y``. With ``vib`` the latent T also emits a
     log-variance; training samples ``z = μ + σ·ε`` and inference uses μ.
+
+    Parameters
+    ----------
+    d_x, d_y, d_latent : int
+        Widths of X, Y and the latent.
+    hidden, depth : int
+        Of every adapter (see :class:`~align.supervised.mlp_blocks.ResidualMLP`, plain body).
+    vib : bool
+        Variational information bottleneck on the latent.
     """
 
     def __init__(self, d_x: int, d_y: int, d_latent: int, hidden: int, depth: int, vib: bool):
         super().__init__()
         self.d_latent, self.vib = d_latent, vib
-        self.A_x = ResidualMLP(d_x, d_latent, hidden, depth)
-        self.A_y = ResidualMLP(d_y, d_latent, hidden, depth)
-        self.T = ResidualMLP(d_latent, d_latent, hidden, depth)
-        self.B_x = ResidualMLP(d_latent, d_x, hidden, depth)
-        self.B_y = ResidualMLP(d_latent, d_y, hidden, depth)
+        self.A_x = _adapter(d_x, d_latent, hidden, depth)
+        self.A_y = _adapter(d_y, d_latent, hidden, depth)
+        self.T = _adapter(d_latent, d_latent, hidden, depth)
+        self.B_x = _adapter(d_latent, d_x, hidden, depth)
+        self.B_y = _adapter(d_latent, d_y, hidden, depth)
         self.logvar = nn.Linear(d_latent, d_latent) if vib else None
         if vib:  # start almost deterministic: σ ≈ 0.02
             nn.init.zeros_(self.logvar.weight)
@@ -74,6 +62,7 @@ class CycleNet(nn.Module):
         return mu, kl
 
     def decode(self, z, side: str):
+        """Latent (b, d_latent) → side ``"x"`` or ``"y"``."""
         return (self.B_x if side == "x" else self.B_y)(z)
 
     def translate(self, a, src: str, dst: str):
@@ -93,20 +82,60 @@ class CycleNet(nn.Module):
 
 
 def reconstruction_loss(a, rec):
-    """Mean squared error per row: ‖a − rec‖² (rows are standardised to unit RMS norm)."""
+    """Mean over rows of ‖a − rec‖² (rows are standardised to unit RMS norm).
+
+    Parameters
+    ----------
+    a, rec : torch.Tensor (b, d)
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar.
+    """
     return (a - rec).pow(2).sum(1).mean()
 
 
 def vsp_loss(a, translated):
-    """Vector-space preservation: mean |cos(a_i, a_j) − cos(F(a_i), F(a_j))| over the batch's pairs."""
+    """Vector-space preservation: mean |cos(a_i, a_j) − cos(F(a_i), F(a_j))| over the batch's pairs.
+
+    Parameters
+    ----------
+    a : torch.Tensor (b, d_a)
+    translated : torch.Tensor (b, d_t)
+        F(a).
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar.
+    """
     an, tn = F.normalize(a, dim=1), F.normalize(translated, dim=1)
     return (an @ an.T - tn @ tn.T).abs().mean()
 
 
 def generator_step(net, discs, x, y, w: dict, smooth: float, seed_batch=None):
-    """All losses of one batch. ``discs``: dict with optional ``"x"``, ``"y"``, ``"latent"``
-    discriminators. ``w``: loss weights (``adv``, ``latent``, ``rec``, ``cycle``, ``vsp``, ``vib``,
-    ``seed``); a zero weight skips the term. Returns ``(generator loss, discriminator loss, parts)``.
+    """All losses of one batch.
+
+    Parameters
+    ----------
+    net : CycleNet
+    discs : dict
+        Optional ``"x"``, ``"y"``, ``"latent"`` discriminators.
+    x : torch.Tensor (b, d_x)
+    y : torch.Tensor (b, d_y)
+    w : dict
+        Loss weights (``adv``, ``latent``, ``rec``, ``cycle``, ``vsp``, ``vib``, ``seed``); a zero
+        weight skips the term.
+    smooth : float
+        Label smoothing.
+    seed_batch : (torch.Tensor, torch.Tensor) or None
+        Paired seed rows of X and Y.
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor, dict)
+        Generator loss, discriminator loss, and each term.
     """
     z_x, kl_x = net.latent(x, "x", sample=True)
     z_y, kl_y = net.latent(y, "y", sample=True)

@@ -38,18 +38,19 @@ different spectrum 0.015 / 0.027, nonlinear map with noise 2.0 0.005.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .._validate import check_matrix, check_positive_int
 from ..exceptions import ValidationError
 from ..search import knn
+from ._base import apply_preprocess, fit_preprocess
 from .refine import check_pairs
+from .selection import unit_rows as _unit
+from .structure import StructureMatchingAligner
 
 LIKELY, UNLIKELY = 0.5, 0.08
-
-
-def _unit(A):
-    return A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
 
 
 def _spectrum(A):
@@ -94,16 +95,28 @@ def _pairs_stats(X, Y, pairs, rng, n_null=20):
 
 
 def forecast_alignability(X, Y, *, pairs=None, sample: int = 2000, seed: int = 0) -> dict:
-    """Forecast whether unsupervised alignment of X (n_x, d_x) and Y (n_y, d_y) can succeed.
+    """Forecast whether unsupervised alignment of X and Y can succeed (module docstring).
 
-    Rows are not paired; ``pairs`` (m, 2) int, optional, are known (row of X, row of Y) matches
-    (m ≥ 4). ``sample``: rows of each set used (all when fewer). Returns a dict with
-    ``verdict`` ("likely", "uncertain" or "unlikely"), ``reason`` (plain language) and
-    ``stats`` (floats: ``spectrum_tv``, ``intrinsic_dim_x``/``_y``, ``cosine_w1``, ``knn_cos_w1``,
-    ``knn_agreement``, ``agreeing_rows``, ``knn_agreement_chance``, ``seconds``; with pairs also ``cka``, ``cka_null``,
-    ``cka_z``, ``mutual_knn``, ``mutual_knn_null``, ``mutual_knn_z``, ``n_pairs``).
+    Parameters
+    ----------
+    X : array (n_x, d_x)
+    Y : array (n_y, d_y)
+        Rows not paired, at least 20 each.
+    pairs : array (m, 2) int or None
+        Known (row of X, row of Y) matches, m ≥ 4.
+    sample : int >= 20, default 2000
+        Rows of each set used (all when fewer).
+    seed : int >= 0, default 0
+
+    Returns
+    -------
+    dict
+        ``verdict`` ("likely", "uncertain" or "unlikely"), ``reason`` (plain language) and
+        ``stats`` (floats: ``spectrum_tv``, ``intrinsic_dim_x``/``_y``, ``cosine_w1``,
+        ``knn_cos_w1``, ``knn_agreement``, ``agreeing_rows``, ``knn_agreement_chance``,
+        ``seconds``; with pairs also ``cka``, ``cka_null``, ``cka_z``, ``mutual_knn``,
+        ``mutual_knn_null``, ``mutual_knn_z``, ``n_pairs``).
     """
-    import time
     t0 = time.perf_counter()
     X = check_matrix(X, "X", min_rows=20, allow_torch=False)
     Y = check_matrix(Y, "Y", min_rows=20, allow_torch=False)
@@ -141,9 +154,7 @@ def forecast_alignability(X, Y, *, pairs=None, sample: int = 2000, seed: int = 0
 def _quick_agreement(Xs, Ys, seed, k=10):
     """After a quick structure-only alignment of the two samples: the mean fraction of each row's k
     neighbours whose matches are neighbours of its own match, and the share of rows where ≥ 30 % do."""
-    from ._base import apply_preprocess, fit_preprocess
-    from .structure import StructureMatchingAligner
-    model = StructureMatchingAligner(init="sorted_sim", n_sample=len(Xs) + len(Ys), refine_iter=5, seed=seed)
+    model = StructureMatchingAligner(init="sorted_sim", n_sample=len(Xs) + len(Ys), n_refine=5, random_state=seed)
     model.fit(Xs.astype(np.float32), Ys.astype(np.float32))
     my, pre_y, _ = fit_preprocess(Ys, model.normalize)
     A = _unit(model.preprocess_x(Xs) @ model.W_).astype(np.float32)

@@ -18,15 +18,14 @@ Generator and returns ``(W0, info)``. None of them sees a pair.
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment, quadratic_assignment
+from sklearn.cluster import KMeans
+from sklearn.decomposition import FastICA
 
 from ..supervised.procrustes import procrustes
 from ._base import sample_rows
-from ..compute.csls import csls_both
 from .refine import induce_dictionary
-
-
-def _unit(A):
-    return A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
+from .selection import unit_rows as _unit
 
 
 def _ucu(A):
@@ -36,7 +35,24 @@ def _ucu(A):
 
 
 def sorted_similarity_init(Xp, Yp, rng, *, n_sample: int = 4000, csls_k: int = 10):
-    """Pseudo-dictionary from sorted ``sqrt(K)`` rows on equal-size samples → Procrustes."""
+    """Pseudo-dictionary from sorted ``sqrt(K)`` rows on equal-size samples → Procrustes.
+
+    Parameters
+    ----------
+    Xp : ndarray (n_x, d_x)
+    Yp : ndarray (n_y, d_y)
+        Preprocessed float32 sets (see the module docstring).
+    rng : numpy.random.Generator
+    n_sample : int, default 4000
+        Rows of each sample.
+    csls_k : int, default 10
+
+    Returns
+    -------
+    W0 : ndarray (d_x, d_y)
+    info : dict
+        Diagnostics (sizes, counts).
+    """
     m = min(n_sample, len(Xp), len(Yp))
     ix, iy = sample_rows(len(Xp), m, rng), sample_rows(len(Yp), m, rng)
     sigs = []
@@ -51,7 +67,6 @@ def sorted_similarity_init(Xp, Yp, rng, *, n_sample: int = 4000, csls_k: int = 1
 
 
 def _kmeans(A, k, rng):
-    from sklearn.cluster import KMeans
     km = KMeans(n_clusters=k, n_init=2, max_iter=100, random_state=int(rng.integers(2 ** 31)))
     labels = km.fit_predict(_unit(A))
     C = np.stack([A[labels == c].mean(0) if (labels == c).any() else np.zeros(A.shape[1]) for c in range(k)])
@@ -59,8 +74,21 @@ def _kmeans(A, k, rng):
 
 
 def match_centroids(Cx, Cy, rng, *, n_restarts: int = 10):
-    """Permutation ``perm`` with Cx[i] ↔ Cy[perm[i]] maximising Gram agreement (QAP, FAQ restarts)."""
-    from scipy.optimize import quadratic_assignment
+    """Permutation ``perm`` with Cx[i] ↔ Cy[perm[i]] maximising Gram agreement (QAP, FAQ restarts).
+
+    Parameters
+    ----------
+    Cx, Cy : ndarray (k, d_x), (k, d_y)
+        Centroids.
+    rng : numpy.random.Generator
+    n_restarts : int, default 10
+
+    Returns
+    -------
+    perm : ndarray (k,) int
+    value : float
+        The QAP objective.
+    """
     A, B = _unit(Cx) @ _unit(Cx).T, _unit(Cy) @ _unit(Cy).T
     np.fill_diagonal(A, 0)
     np.fill_diagonal(B, 0)
@@ -75,7 +103,24 @@ def match_centroids(Cx, Cy, rng, *, n_restarts: int = 10):
 
 
 def kmeans_qap_init(Xp, Yp, rng, *, n_clusters: int = 64, n_restarts: int = 10):
-    """k-means centroids of each set, matched by QAP → Procrustes on the matched centroids."""
+    """k-means centroids of each set, matched by QAP → Procrustes on the matched centroids.
+
+    Parameters
+    ----------
+    Xp : ndarray (n_x, d_x)
+    Yp : ndarray (n_y, d_y)
+        Preprocessed float32 sets (see the module docstring).
+    rng : numpy.random.Generator
+    n_clusters : int, default 64
+    n_restarts : int, default 10
+        QAP restarts.
+
+    Returns
+    -------
+    W0 : ndarray (d_x, d_y)
+    info : dict
+        Diagnostics (sizes, counts).
+    """
     k = min(n_clusters, len(Xp), len(Yp))
     Cx, _, _ = _kmeans(Xp, k, rng)
     Cy, _, _ = _kmeans(Yp, k, rng)
@@ -85,7 +130,25 @@ def kmeans_qap_init(Xp, Yp, rng, *, n_clusters: int = 64, n_restarts: int = 10):
 
 def relative_init(Xp, Yp, rng, *, n_clusters: int = 64, n_restarts: int = 10, n_sample: int = 10000,
                   csls_k: int = 10):
-    """Matched k-means centroids as anchors; points matched by their cosine profiles to the anchors."""
+    """Matched k-means centroids as anchors; points matched by their cosine profiles to the anchors.
+
+    Parameters
+    ----------
+    Xp : ndarray (n_x, d_x)
+    Yp : ndarray (n_y, d_y)
+        Preprocessed float32 sets (see the module docstring).
+    rng : numpy.random.Generator
+    n_clusters, n_restarts : int
+        Of the anchors (:func:`kmeans_qap_init`).
+    n_sample : int, default 10000
+    csls_k : int, default 10
+
+    Returns
+    -------
+    W0 : ndarray (d_x, d_y)
+    info : dict
+        Diagnostics (sizes, counts).
+    """
     _, info = kmeans_qap_init(Xp, Yp, rng, n_clusters=n_clusters, n_restarts=n_restarts)
     ix, iy = sample_rows(len(Xp), n_sample, rng), sample_rows(len(Yp), n_sample, rng)
     Rx = _unit(Xp[ix]) @ _unit(info["Cx"]).T
@@ -105,7 +168,6 @@ def _quantiles(v, grid):
 
 def _match_axes(Px, Py, extra_cost=None):
     """Match columns of Px (n_x, r) and Py (n_y, r) by marginal shape; returns (perm, signs)."""
-    from scipy.optimize import linear_sum_assignment
     grid = np.linspace(0.01, 0.99, 99)
     Qx = np.stack([_quantiles(Px[:, a], grid) for a in range(Px.shape[1])])
     Qy = np.stack([_quantiles(Py[:, b], grid) for b in range(Py.shape[1])])
@@ -118,7 +180,24 @@ def _match_axes(Px, Py, extra_cost=None):
 
 
 def principal_axes_init(Xp, Yp, rng, *, n_axes: int = 64, eig_weight: float = 1.0):
-    """Top principal axes matched by log-eigenvalue and marginal shape (signs from quantiles)."""
+    """Top principal axes matched by log-eigenvalue and marginal shape (signs from quantiles).
+
+    Parameters
+    ----------
+    Xp : ndarray (n_x, d_x)
+    Yp : ndarray (n_y, d_y)
+        Preprocessed float32 sets (see the module docstring).
+    rng : numpy.random.Generator
+    n_axes : int, default 64
+    eig_weight : float, default 1.0
+        Weight of the log-eigenvalue distance in the matching cost.
+
+    Returns
+    -------
+    W0 : ndarray (d_x, d_y)
+    info : dict
+        Diagnostics (sizes, counts).
+    """
     r = min(n_axes, Xp.shape[1], Yp.shape[1])
     axes, lams = [], []
     for A in (Xp, Yp):
@@ -134,8 +213,24 @@ def principal_axes_init(Xp, Yp, rng, *, n_axes: int = 64, eig_weight: float = 1.
 
 
 def ica_init(Xp, Yp, rng, *, n_components: int = 64, n_sample: int = 20000):
-    """FastICA sources of each set matched by marginal shape → a linear map → Procrustes on its NN pairs."""
-    from sklearn.decomposition import FastICA
+    """FastICA sources of each set matched by marginal shape → a linear map → Procrustes on its NN pairs.
+
+    Parameters
+    ----------
+    Xp : ndarray (n_x, d_x)
+    Yp : ndarray (n_y, d_y)
+        Preprocessed float32 sets (see the module docstring).
+    rng : numpy.random.Generator
+    n_components : int, default 64
+    n_sample : int, default 20000
+        Rows used to fit each FastICA.
+
+    Returns
+    -------
+    W0 : ndarray (d_x, d_y)
+    info : dict
+        Diagnostics (sizes, counts).
+    """
     r = min(n_components, Xp.shape[1], Yp.shape[1])
     maps = []
     for A in (Xp, Yp):

@@ -12,15 +12,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_positive_int
+from .._params import HasMethods, Interval, StrOptions
 from ..base import BaseAligner, register_aligner
-from ..exceptions import ShapeError, ValidationError
 from ..compute.csls import csls_both
+from ..exceptions import ShapeError, ValidationError
 from ..supervised.procrustes import procrustes
+from .selection import label_free_criteria
 
 
 def check_pairs(pairs, n_x: int, n_y: int, name: str = "seed_pairs") -> np.ndarray:
-    """Validate an (m, 2) int array of (row of X, row of Y) with m ≥ 1 and indices in range."""
+    """Validate known pairs.
+
+    Parameters
+    ----------
+    pairs : array (m, 2) int
+        (row of X, row of Y), m ≥ 1.
+    n_x, n_y : int
+        Rows of X and Y.
+    name : str, default "seed_pairs"
+        For messages.
+
+    Returns
+    -------
+    ndarray (m, 2) int64
+
+    Raises
+    ------
+    ShapeError
+        When the array is not (m, 2) with m ≥ 1.
+    ValidationError
+        For non-integer or out-of-range indices.
+    """
     p = np.asarray(pairs)
     if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
         raise ShapeError(f"{name} must be a non-empty (m, 2) array of (row of X, row of Y); got shape {p.shape}")
@@ -34,8 +56,18 @@ def check_pairs(pairs, n_x: int, n_y: int, name: str = "seed_pairs") -> np.ndarr
 def mutual_csls_pairs(A: np.ndarray, B: np.ndarray, *, csls_k: int = 10):
     """Pairs (i, j) where B[j] is A[i]'s best CSLS match and A[i] is B[j]'s.
 
-    A: (n_a, d) already mapped into B's space; B: (n_b, d). Returns ``(pairs (m, 2) int64,
-    scores (m,) float32)`` sorted by decreasing CSLS score.
+    Parameters
+    ----------
+    A : ndarray (n_a, d)
+        Already mapped into B's space.
+    B : ndarray (n_b, d)
+    csls_k : int, default 10
+
+    Returns
+    -------
+    pairs : ndarray (m, 2) int64
+    scores : ndarray (m,) float32
+        Sorted by decreasing CSLS score.
     """
     return induce_dictionary(A, B, csls_k=csls_k)
 
@@ -66,8 +98,24 @@ def induce_dictionary(A, B, *, csls_k: int = 10, mode: str = "mutual", keep_prob
 
     ``mode="mutual"``: pairs that are each other's best match; ``"union"``: every row's best match in
     both directions (VecMap). ``keep_prob < 1`` drops each candidate with probability 1 − p before
-    taking the best (stochastic induction; the best of the 30 top candidates that survive).
-    Returns ``(pairs (m, 2) int64, scores (m,) float32)`` sorted by decreasing score.
+    taking the best (stochastic induction; the best of the 30 top candidates that survive). CSLS
+    comes from :func:`align.compute.csls.csls_both`.
+
+    Parameters
+    ----------
+    A : ndarray (n_a, d)
+    B : ndarray (n_b, d)
+    csls_k : int, default 10
+    mode : {"mutual", "union"}, default "mutual"
+    keep_prob : float, default 1.0
+    salt : int, default 0
+        Varies the deterministic pseudo-random drops between rounds.
+
+    Returns
+    -------
+    pairs : ndarray (m, 2) int64
+    scores : ndarray (m,) float32
+        Sorted by decreasing score.
     """
     (Df, If), (Db, Ib) = csls_both(A, B, 1 if keep_prob >= 1 else 30, csls_k=csls_k)
     fwd, sf = _best_surviving(Df, If, np.arange(A.shape[0]), keep_prob, salt)
@@ -93,8 +141,33 @@ def refine_map(Xc, Yc, W, *, n_iter: int = 10, csls_k: int = 10, n_candidates: i
     Xc (n_x, d_x), Yc (n_y, d_y): preprocessed (centred) float32 sets. ``n_candidates`` limits
     induction to the first rows of each. ``stochastic`` < 1 starts VecMap-style stochastic induction
     at that keep probability, doubling each round until 1. Stops when fewer than ``tol`` of the
-    dictionary changes (only once p = 1). Returns ``(W, pairs, history, score)`` where ``score`` is
-    the last mean CSLS of the (deterministic) mutual dictionary.
+    dictionary changes (only once p = 1).
+
+    Parameters
+    ----------
+    Xc : ndarray (n_x, d_x)
+    Yc : ndarray (n_y, d_y)
+        Preprocessed (centred) float32 sets.
+    W : ndarray (d_x, d_y)
+        The starting map.
+    n_iter : int, default 10
+    csls_k : int, default 10
+    n_candidates : int or None
+    seed_pairs : ndarray (m, 2) or None
+        Known pairs, kept in every dictionary when ``keep_seed``.
+    keep_seed : bool, default True
+    mode : {"mutual", "union"}, default "mutual"
+    stochastic : float, default 1.0
+    tol : float, default 0.001
+
+    Returns
+    -------
+    W : ndarray (d_x, d_y)
+    pairs : ndarray (m, 2) int64
+        The last dictionary.
+    history : list of dict
+    score : float
+        The last mean CSLS of the induced dictionary.
     """
     nx = Xc.shape[0] if n_candidates is None else min(int(n_candidates), Xc.shape[0])
     ny = Yc.shape[0] if n_candidates is None else min(int(n_candidates), Yc.shape[0])
@@ -127,24 +200,52 @@ class SelfLearningRefiner(BaseAligner):
     ``init`` aligner starts from that aligner's map (fitted on the same unpaired X, Y). Rows of X
     and Y are not paired.
 
-    Parameters: ``n_iter`` (max rounds), ``csls_k``, ``n_candidates`` (use only the first rows of
-    each set to induce the dictionary, e.g. the most frequent words; None = all), ``center``
-    (subtract each set's own mean), ``init`` (an unfitted aligner or None), ``keep_seed`` (always
-    include the seed pairs in the dictionary), ``mode`` ("mutual" or VecMap's "union"),
-    ``stochastic`` (initial keep probability of stochastic induction; 1 = off).
+    Parameters
+    ----------
+    n_iter : int >= 0, default 10
+        Maximum refinement rounds.
+    csls_k : int, default 10
+    n_candidates : int or None, default None
+        Use only the first rows of each set to induce the dictionary (e.g. the most frequent
+        words); None = all.
+    center : bool, default True
+        Subtract each set's own mean.
+    init : aligner or None, default None
+        An aligner whose map gives the start (fitted on the same unpaired X, Y).
+    keep_seed : bool, default True
+        Always include the seed pairs in the dictionary.
+    mode : {"mutual", "union"}, default "mutual"
+        Mutual nearest neighbours, or VecMap's union of both directions.
+    stochastic : float in (0, 1], default 1.0
+        Initial keep probability of stochastic induction (1 = off).
+    random_state : int >= 0 or None, default 0
+        Seed of the label-free criteria's row sample (the refinement itself is deterministic).
 
-    Fitted: ``W_`` (d_x, d_y), ``mean_x_``, ``mean_y_``, ``dictionary_`` (m, 2), ``history_``
-    (dictionary size and mean CSLS score per round), ``criterion_`` (dict of label-free criteria,
-    see :mod:`align.unsupervised.selection`).
+    Attributes
+    ----------
+    W_ : ndarray (d_x, d_y)
+    mean_x_, mean_y_ : ndarray
+    dictionary_ : ndarray (m, 2) int64
+    history_ : list of dict
+        Dictionary size and mean CSLS score per round.
+    criterion_ : dict
+        Label-free criteria, see :mod:`align.unsupervised.selection`.
     """
 
     supervised = False
     _array_attrs = ("W_", "mean_x_", "mean_y_", "dictionary_")
     _json_attrs = ("n_features_in_", "n_features_out_", "scale_", "history_", "criterion_")
+    _parameter_constraints = {
+        "n_iter": [Interval(int, 0, None)], "csls_k": [Interval(int, 1, None)],
+        "n_candidates": [None, Interval(int, 1, None)], "center": ["boolean"],
+        "init": [None, HasMethods(["fit", "transform"])], "keep_seed": ["boolean"],
+        "mode": [StrOptions({"mutual", "union"})], "stochastic": [Interval(float, 0, 1, closed="right")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, *, n_iter: int = 10, csls_k: int = 10, n_candidates: int | None = None,
                  center: bool = True, init=None, keep_seed: bool = True, mode: str = "mutual",
-                 stochastic: float = 1.0):
+                 stochastic: float = 1.0, random_state: int | None = 0):
         self.n_iter = n_iter
         self.csls_k = csls_k
         self.n_candidates = n_candidates
@@ -153,16 +254,12 @@ class SelfLearningRefiner(BaseAligner):
         self.keep_seed = keep_seed
         self.mode = mode
         self.stochastic = stochastic
+        self.random_state = random_state
 
     def fit(self, X, Y, seed_pairs=None):
-        from .selection import label_free_criteria
+        """Fit on unpaired X (n_x, d_x), Y (n_y, d_y) from ``seed_pairs`` (m, 2) or ``init``; returns self."""
+        self._validate_params()
         X, Y = self._check_fit_inputs(X, Y)
-        check_positive_int(self.n_iter, "n_iter", minimum=0)
-        check_positive_int(self.csls_k, "csls_k")
-        if self.mode not in ("mutual", "union"):
-            raise ValidationError(f"mode must be 'mutual' or 'union'; got {self.mode!r}")
-        if not 0 < float(self.stochastic) <= 1:
-            raise ValidationError(f"stochastic must be a keep probability in (0, 1]; got {self.stochastic}")
         mx = X.mean(0) if self.center else np.zeros(X.shape[1])
         my = Y.mean(0) if self.center else np.zeros(Y.shape[1])
         Xc, Yc = (X - mx).astype(np.float32), (Y - my).astype(np.float32)
@@ -185,7 +282,7 @@ class SelfLearningRefiner(BaseAligner):
         self.W_, self.mean_x_, self.mean_y_, self.scale_ = W, np.asarray(mx, np.float64), np.asarray(my, np.float64), 1.0
         self.n_features_in_, self.n_features_out_ = X.shape[1], Y.shape[1]
         self.dictionary_ = pairs
-        self.criterion_ = label_free_criteria(Xc @ W, Yc)
+        self.criterion_ = label_free_criteria(Xc @ W, Yc, seed=int(self.random_state or 0))
         return self
 
     def _cand(self, A):
@@ -197,6 +294,7 @@ class SelfLearningRefiner(BaseAligner):
         return ((X - self.mean_x_) @ self.W_ + self.mean_y_).astype(np.float32)
 
     def get_params(self, deep: bool = False) -> dict:
+        """Parameters as a dict; an ``init`` aligner is reported as None unless ``deep`` (not saved)."""
         params = super().get_params(deep)
         if not deep and params.get("init") is not None:
             params["init"] = None  # aligner objects are not saved; the fitted map is

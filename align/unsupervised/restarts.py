@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_choice, check_positive_int
+from .._params import Interval, StrOptions
 from ..base import register_aligner
 from ..exceptions import ValidationError
-from ._base import UnsupervisedAligner, sample_rows
+from ._base import COMMON_CONSTRAINTS, UnsupervisedAligner, sample_rows
 from .inits import INITS
 from .refine import refine_map
 from .selection import CRITERIA, label_free_criteria
@@ -25,7 +25,17 @@ STARTS = ("random",) + tuple(INITS)
 
 
 def random_semi_orthogonal(d_x: int, d_y: int, rng) -> np.ndarray:
-    """A Haar-random (d_x, d_y) matrix with orthonormal rows or columns (QR of a Gaussian)."""
+    """A Haar-random (d_x, d_y) matrix with orthonormal rows or columns (QR of a Gaussian).
+
+    Parameters
+    ----------
+    d_x, d_y : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray (d_x, d_y) float64
+    """
     G = rng.standard_normal((max(d_x, d_y), min(d_x, d_y)))
     Q, R = np.linalg.qr(G)
     Q = Q * np.sign(np.diag(R))  # sign fix makes the distribution uniform
@@ -35,41 +45,56 @@ def random_semi_orthogonal(d_x: int, d_y: int, rng) -> np.ndarray:
 @register_aligner
 class RestartsAligner(UnsupervisedAligner):
     """``n_restarts`` starts → ``restart_iter`` refinement rounds on ``n_sample`` rows each → the best
-    by ``criterion`` → full refinement (``refine_iter`` rounds).
+    by ``criterion`` → full refinement (``n_refine`` rounds).
 
-    Parameters:
-        start: ``"random"`` (Haar rotation) or an initialisation of :mod:`align.unsupervised.inits`
+    Parameters
+    ----------
+    start : str, default "sorted_sim"
+        ``"random"`` (Haar rotation) or an initialisation of :mod:`align.unsupervised.inits`
             (``"sorted_sim"``, ``"kmeans"``, ``"relative"``, ``"principal_axes"``, ``"ica"``), run on a
             fresh subsample with a fresh random state at each restart.
-        n_restarts: number of starts; n_sample: rows per set for each start and its short refinement.
-        restart_iter: refinement rounds per start; criterion: the label-free criterion that ranks them.
-        normalize, refine_iter, csls_k, n_candidates, seed: as in the other aligners.
+    n_restarts : int, default 16
+        Number of starts.
+    n_sample : int >= 10, default 1500
+        Rows per set for each start and its short refinement.
+    restart_iter : int >= 0, default 3
+        Refinement rounds per start.
+    criterion : str, default "knn_agreement"
+        The label-free criterion that ranks the starts (:data:`~align.unsupervised.selection.CRITERIA`).
+    normalize, n_refine, csls_k, n_candidates, random_state
+        As in the other aligners (``refine_iter=`` and ``seed=`` are deprecated names).
 
-    After fit, ``restarts_`` lists each start's criterion value (in order) and ``chosen_`` the index kept.
+    Attributes
+    ----------
+    restarts_ : list of float
+        Each start's criterion value, in order.
+    chosen_ : int
+        The index kept.
     """
 
     def __init__(self, *, start: str = "sorted_sim", n_restarts: int = 16, n_sample: int = 1500,
                  restart_iter: int = 3, criterion: str = "knn_agreement", normalize: str = "unit-center",
-                 refine_iter: int = 10, csls_k: int = 10, n_candidates: int | None = 20000, seed: int | None = 0):
+                 n_refine: int = 10, csls_k: int = 10, n_candidates: int | None = 20000,
+                 random_state: int | None = 0):
         self.start = start
         self.n_restarts = n_restarts
         self.n_sample = n_sample
         self.restart_iter = restart_iter
         self.criterion = criterion
         self.normalize = normalize
-        self.refine_iter = refine_iter
+        self.n_refine = n_refine
         self.csls_k = csls_k
         self.n_candidates = n_candidates
-        self.seed = seed
+        self.random_state = random_state
 
     _json_attrs = UnsupervisedAligner._json_attrs + ("restarts_", "chosen_")
+    _parameter_constraints = {
+        **COMMON_CONSTRAINTS, "start": [StrOptions(set(STARTS))], "criterion": [StrOptions(set(CRITERIA))],
+        "n_restarts": [Interval(int, 1, None)], "n_sample": [Interval(int, 10, None)],
+        "restart_iter": [Interval(int, 0, None)],
+    }
 
-    def _check_params(self, X, Y):
-        check_choice(self.start, "start", STARTS)
-        check_choice(self.criterion, "criterion", CRITERIA)
-        check_positive_int(self.n_restarts, "n_restarts")
-        check_positive_int(self.n_sample, "n_sample", minimum=10)
-        check_positive_int(self.restart_iter, "restart_iter", minimum=0)
+    def _check_data(self, X, Y):
         if min(len(X), len(Y)) < 10:
             raise ValidationError(f"RestartsAligner needs at least 10 rows per set; got {len(X)} and {len(Y)}")
 

@@ -42,10 +42,12 @@ MUSE criterion (``mean_csls_mutual``) drops to ≈ 0.26, as the issue warned for
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.stats import spearmanr
 
 from .._validate import check_matrix, check_positive_int
-from ..exceptions import ShapeError, ValidationError
 from ..compute.csls import csls_both
+from ..exceptions import ShapeError, ValidationError
 from ..search import knn
 
 CRITERIA = ("mean_csls_mutual", "mutual_nn", "mean_nn_cos", "cycle_nn", "knn_agreement", "structure",
@@ -53,16 +55,53 @@ CRITERIA = ("mean_csls_mutual", "mutual_nn", "mean_nn_cos", "cycle_nn", "knn_agr
 DEFAULT_CRITERION = "knn_agreement"
 
 
+def unit_rows(A: np.ndarray) -> np.ndarray:
+    """Rows of A divided by their Euclidean norm (floored at 1e-12), in A's dtype.
+
+    Parameters
+    ----------
+    A : ndarray (n, d)
+
+    Returns
+    -------
+    ndarray (n, d)
+    """
+    return A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)
+
+
 def _unit(A):
-    return (A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return unit_rows(A).astype(np.float32)
 
 
 def label_free_criteria(XW, Y, *, sample: int = 2000, k: int = 10, csls_k: int = 10, seed: int = 0,
                         which=CRITERIA, W=None) -> dict:
-    """Every criterion in ``which`` for mapped ``XW`` (n_x, d) against ``Y`` (n_y, d) → {name: float}.
+    """Every criterion in ``which`` for the mapped set against Y (module docstring; higher = better).
 
-    ``W`` (d_x, d) with ``XW`` = X W is needed only for ``cycle_nn`` (else it uses the best
-    least-squares inverse of the match, i.e. mutual nearest neighbours by cosine).
+    Parameters
+    ----------
+    XW : array (n_x, d)
+        Source rows mapped into Y's space.
+    Y : array (n_y, d)
+    sample : int >= 2, default 2000
+        Rows of each side used.
+    k : int, default 10
+        Neighbours of ``knn_agreement``.
+    csls_k : int, default 10
+    seed : int, default 0
+        Seed of the row samples.
+    which : sequence of str, default CRITERIA
+    W : ndarray (d_x, d) or None
+        Kept for compatibility: ``cycle_nn`` goes back through nearest neighbours.
+
+    Returns
+    -------
+    dict
+        ``{criterion: float}``.
+
+    Raises
+    ------
+    ShapeError, ValidationError
+        For mismatched widths, NaN/inf, bad sizes or unknown criteria.
     """
     XW = check_matrix(XW, "XW", allow_torch=False)
     Y = check_matrix(Y, "Y", allow_torch=False)
@@ -105,7 +144,6 @@ def label_free_criteria(XW, Y, *, sample: int = 2000, k: int = 10, csls_k: int =
         sy = (B[fwd[i]] * B[fwd[j]]).sum(1)
         out["structure"] = float(np.corrcoef(sx, sy)[0, 1]) if sx.std() > 0 and sy.std() > 0 else 0.0
     if "neg_transport" in which:
-        from scipy.optimize import linear_sum_assignment
         m = min(len(A), len(B), 1000)
         C = 1.0 - A[:m] @ B[:m].T
         r, c = linear_sum_assignment(C)
@@ -128,8 +166,16 @@ def _criterion_of(run, criterion):
 def select(runs, criterion: str = DEFAULT_CRITERION) -> int:
     """Index of the run with the highest ``criterion`` (ties → the first).
 
-    ``runs``: fitted aligners (``criterion_`` dict) or dicts holding ``criterion_``/``criterion``
-    or the criteria themselves.
+    Parameters
+    ----------
+    runs : sequence
+        Fitted aligners (``criterion_`` dict) or dicts holding ``criterion_``/``criterion`` or the
+        criteria themselves.
+    criterion : str, default DEFAULT_CRITERION
+
+    Returns
+    -------
+    int
     """
     runs = list(runs)
     if not runs:
@@ -141,8 +187,18 @@ def select(runs, criterion: str = DEFAULT_CRITERION) -> int:
 
 
 def spearman(a, b) -> float:
-    """Spearman rank correlation of two equal-length sequences (average ranks for ties)."""
-    from scipy.stats import spearmanr
+    """Spearman rank correlation of two equal-length sequences (average ranks for ties).
+
+    Parameters
+    ----------
+    a, b : sequence of float
+        Equal length ≥ 2, finite.
+
+    Returns
+    -------
+    float
+        0 when either sequence is constant.
+    """
     try:
         a, b = np.asarray(a, float), np.asarray(b, float)
     except (TypeError, ValueError) as e:
@@ -159,8 +215,21 @@ def spearman(a, b) -> float:
 def cycle_consistency(forward, backward, X, Y, *, sample: int = 2000, seed: int = 0) -> float:
     """X → Y → X with two separately fitted aligners (forward: X→Y, backward: Y→X).
 
-    Fraction of sampled rows x whose round trip ``backward(forward(x))`` has x itself as its
-    nearest neighbour in X (cosine). X (n_x, d_x), Y is unused except for checks (kept for symmetry).
+    Parameters
+    ----------
+    forward, backward : aligner
+        Fitted X → Y and Y → X aligners.
+    X : array (n_x, d_x)
+    Y : array (n_y, d_y)
+        Only checked (kept for symmetry).
+    sample : int, default 2000
+    seed : int, default 0
+
+    Returns
+    -------
+    float
+        Fraction of sampled rows x whose round trip ``backward(forward(x))`` has x itself as its
+        nearest neighbour in X (cosine).
     """
     X = check_matrix(X, "X", allow_torch=False)
     check_matrix(Y, "Y", allow_torch=False)

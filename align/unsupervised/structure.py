@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_choice, check_positive_int
+from .._params import Interval, StrOptions
 from ..base import register_aligner
-from ._base import UnsupervisedAligner
+from ._base import COMMON_CONSTRAINTS, UnsupervisedAligner
 from .inits import INITS
 
 
@@ -34,24 +34,46 @@ from .inits import INITS
 class StructureMatchingAligner(UnsupervisedAligner):
     """Structure-only initialisation → Procrustes → (stochastic) self-learning refinement.
 
-    Parameters:
-        init: ``"sorted_sim"`` (VecMap sorted similarity rows), ``"kmeans"`` (k-means centroids
+    Parameters
+    ----------
+    init : str, default "sorted_sim"
+        ``"sorted_sim"`` (VecMap sorted similarity rows), ``"kmeans"`` (k-means centroids
             matched by quadratic assignment), ``"relative"`` (relative representations over the
             matched centroids), ``"principal_axes"`` (principal axes matched by eigenvalue and
             marginal shape), ``"ica"`` (independent components matched by marginal shape).
-        normalize: ``"center"``, ``"unit-center"`` or ``"whiten"`` (see ``_base``).
-        n_sample: rows per set used by the initialisation (sorted_sim: equal-size samples).
-        n_clusters: k of the k-means inits; n_components: axes / sources of the spectral inits.
-        n_restarts: QAP restarts (k-means inits).
-        stochastic: initial keep probability of VecMap's stochastic dictionary induction in the
-            refinement (1 = deterministic).
-        refine_iter, csls_k, n_candidates, seed: refinement rounds, CSLS neighbourhood, rows used
-            for refinement (None = all), random seed.
+    normalize : {"center", "unit-center", "whiten"}, default "unit-center"
+        See :mod:`align.unsupervised._base`.
+    n_sample : int >= 2, default 4000
+        Rows per set used by the initialisation (sorted_sim: equal-size samples).
+    n_clusters : int, default 64
+        k of the k-means inits.
+    n_components : int, default 64
+        Axes / sources of the spectral inits.
+    n_restarts : int, default 10
+        QAP restarts (k-means inits).
+    stochastic : float in (0, 1], default 1.0
+        Initial keep probability of VecMap's stochastic dictionary induction in the refinement
+        (1 = deterministic).
+    n_refine : int >= 0, default 10
+        Refinement rounds (``refine_iter=`` is its deprecated name).
+    csls_k : int, default 10
+        CSLS neighbourhood.
+    n_candidates : int or None, default 20000
+        Rows used for refinement (None = all).
+    random_state : int >= 0 or None, default 0
+        ``seed=`` is its deprecated name.
     """
+
+    _parameter_constraints = {
+        **COMMON_CONSTRAINTS, "init": [StrOptions(set(INITS))], "n_sample": [Interval(int, 2, None)],
+        "n_clusters": [Interval(int, 1, None)], "n_components": [Interval(int, 1, None)],
+        "n_restarts": [Interval(int, 1, None)], "stochastic": [Interval(float, 0, 1, closed="right")],
+    }
 
     def __init__(self, *, init: str = "sorted_sim", normalize: str = "unit-center", n_sample: int = 4000,
                  n_clusters: int = 64, n_components: int = 64, n_restarts: int = 10, stochastic: float = 1.0,
-                 refine_iter: int = 10, csls_k: int = 10, n_candidates: int | None = 20000, seed: int | None = 0):
+                 n_refine: int = 10, csls_k: int = 10, n_candidates: int | None = 20000,
+                 random_state: int | None = 0):
         self.init = init
         self.normalize = normalize
         self.n_sample = n_sample
@@ -59,18 +81,10 @@ class StructureMatchingAligner(UnsupervisedAligner):
         self.n_components = n_components
         self.n_restarts = n_restarts
         self.stochastic = stochastic
-        self.refine_iter = refine_iter
+        self.n_refine = n_refine
         self.csls_k = csls_k
         self.n_candidates = n_candidates
-        self.seed = seed
-
-    def _check_params(self, X, Y):
-        from ..exceptions import ValidationError
-        check_choice(self.init, "init", tuple(INITS))
-        for name in ("n_sample", "n_clusters", "n_components", "n_restarts"):
-            check_positive_int(getattr(self, name), name, minimum=2 if name == "n_sample" else 1)
-        if not isinstance(self.stochastic, (int, float)) or not 0 < self.stochastic <= 1:
-            raise ValidationError(f"stochastic must be a keep probability in (0, 1]; got {self.stochastic!r}")
+        self.random_state = random_state
 
     def _init_map(self, Xp, Yp, rng):
         fn = INITS[self.init]
