@@ -104,8 +104,8 @@ def cmd_fit(args) -> int:
         X, Y, ids = X[pick], Y[pick], [ids[i] for i in pick]
     cls = _methods()[args.method]
     params = _parse_params(args.param)
-    if "seed" in cls._param_names() and "seed" not in params:
-        params["seed"] = args.seed
+    if "random_state" in cls._param_names() and not {"random_state", "seed"} & set(params):
+        params["random_state"] = args.seed
     if "device" in cls._param_names() and "device" not in params:
         params["device"] = args.device
     model = cls().set_params(**params)

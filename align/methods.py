@@ -28,14 +28,13 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from .base import ALIGNERS
+from .base import ALIGNERS, rename_params
 from .exceptions import ValidationError
 from .supervised import LinearTranslator, MLPTranslator, ProcrustesTranslator
 from .unsupervised import SelfLearningRefiner
 from .unsupervised.restarts import RestartsAligner  # noqa: F401  (registers it in ALIGNERS)
 
 _SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
-_SEED_KEYS = ("random_state", "seed")  # the scikit-learn name first
 
 
 def unsupervised_aligners() -> list[str]:
@@ -92,6 +91,7 @@ def parse_spec(spec: str) -> tuple[str, dict]:
         except json.JSONDecodeError:
             params[key] = raw
     allowed = inspect.signature(cls.__init__).parameters
+    params = rename_params(params, allowed, name)
     unknown = [k for k in params if k not in allowed]
     if unknown:
         raise ValidationError(f"{name} has no parameter(s) {unknown}; it takes "
@@ -100,11 +100,8 @@ def parse_spec(spec: str) -> tuple[str, dict]:
 
 
 def _seed_kwargs(cls, seed) -> dict:
-    """``{"random_state": seed}`` if ``cls.__init__`` takes it, else ``{"seed": seed}`` if it takes
-    that (the older name), else ``{}``."""
-    allowed = inspect.signature(cls.__init__).parameters
-    key = next((k for k in _SEED_KEYS if k in allowed), None)
-    return {} if key is None else {key: seed}
+    """``{"random_state": seed}`` if ``cls.__init__`` takes it, else ``{}``."""
+    return {"random_state": seed} if "random_state" in inspect.signature(cls.__init__).parameters else {}
 
 
 def build(spec: str, seed: int):
@@ -115,8 +112,8 @@ def build(spec: str, seed: int):
     spec : str
         See :func:`parse_spec`.
     seed : int
-        Passed as ``random_state`` (or ``seed``, for a class that only takes that older name); it
-        overrides a seed given in the spec.
+        Passed as ``random_state`` (when the class takes one); it overrides a ``random_state`` given
+        in the spec.
 
     Returns
     -------
@@ -246,7 +243,7 @@ def _procrustes(seed, n_pairs, config, init=None):
 def _mlp(seed, n_pairs, config, init=None, skip=None):
     return MLPTranslator(hidden=config.mlp_hidden, depth=config.mlp_depth, loss=config.mlp_loss,
                          epochs=config.mlp_epochs, patience=config.mlp_patience, lr=config.mlp_lr,
-                         init=init if init is not None else skip, seed=seed, threads=config.threads or None)
+                         init=init if init is not None else skip, random_state=seed, threads=config.threads or None)
 
 
 def _mlp_ridge(seed, n_pairs, config, init=None):

@@ -69,7 +69,7 @@ def fit_times(threads_list=(1,), repeat: int = 2, epochs: int = 10):
     X, Y = data.X_train, data.Y_train
     Xc = X - X.mean(0)
     scale = float((np.linalg.svd(Xc, compute_uv=False) ** 2).mean())
-    mlp = dict(hidden=256, loss="mse+0.1*infonce", seed=0)
+    mlp = dict(hidden=256, loss="mse+0.1*infonce", random_state=0)
     cases = [
         ("LinearTranslator (LOO over 17 alphas)", lambda t: LinearTranslator().fit(X, Y),
          "sklearn RidgeCV (same grid)", lambda t: RidgeCV(alphas=np.array(ALPHA_GRID) * scale).fit(X, Y)),

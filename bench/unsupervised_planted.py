@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from align.metrics import translation_scores
-from align.search import knn
+from align.compute import knn
 from align.synthetic import hmm_pairs, partial_overlap, rotation
 from align.unsupervised import (AdversarialAligner, GromovWassersteinAligner, StructureMatchingAligner,
                                 WassersteinProcrustesAligner)

@@ -4,7 +4,7 @@ import pytest
 
 from align.base import ALIGNERS, BaseAligner
 from align.exceptions import AlignError, NotFittedError, ShapeError, ValidationError
-from align.search import knn
+from align.compute import knn
 from align.metrics import translation_scores
 from align.supervised.procrustes import procrustes
 from align.synthetic import hmm_pairs, rotation

@@ -5,7 +5,7 @@ import pytest
 from align.base import ALIGNERS, BaseAligner
 from align.exceptions import AlignError, NotFittedError, ShapeError, ValidationError
 from align.metrics import translation_scores
-from align.search import knn
+from align.compute import knn
 from align.supervised import ProcrustesTranslator
 from align.synthetic import hmm_pairs, nonlinear, rotation
 from align.unsupervised import CycleAligner, SelfLearningRefiner

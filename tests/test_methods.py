@@ -36,10 +36,10 @@ def test_parse_spec_values_and_separators():
 def test_build_makes_the_class_with_the_params_and_seed():
     model = build("StructureMatchingAligner(init=kmeans;n_sample=123)", seed=7)
     assert type(model) is StructureMatchingAligner
-    assert model.init == "kmeans" and model.n_sample == 123 and model.seed == 7
+    assert model.init == "kmeans" and model.n_sample == 123 and model.random_state == 7
     r = build("RestartsAligner(n_restarts=3;start=relative)", seed=5)
     assert type(r) is RestartsAligner and r.n_restarts == 3 and r.start == "relative"
-    assert r.seed == 5
+    assert r.random_state == 5
     assert not hasattr(r, "n_features_in_")  # fresh, unfitted
 
 
@@ -67,7 +67,7 @@ def test_registered_methods_build_supervised_translators():
     mlp = get_method("mlp_ridge").factory(seed=3, n_pairs=10, config=_Cfg())
     assert type(mlp) is MLPTranslator
     assert (mlp.hidden, mlp.depth, mlp.loss, mlp.epochs, mlp.patience, mlp.lr) == (17, 2, "mse", 3, 2, 0.01)
-    assert mlp.init == "ridge" and mlp.seed == 3 and mlp.threads is None
+    assert mlp.init == "ridge" and mlp.random_state == 3 and mlp.threads is None
     ref = get_method("refine")
     assert ref.uses_pools and ref.needs_pairs
     model = ref.factory(seed=0, n_pairs=10, config=_Cfg())
@@ -79,7 +79,7 @@ def test_get_method_resolves_aligner_names_and_specs():
     assert not m.needs_pairs and type(m.factory(seed=2, n_pairs=0, config=None)) is RestartsAligner
     s = get_method("StructureMatchingAligner(init=relative;n_clusters=8)")
     model = s.factory(seed=4, n_pairs=0, config=None)
-    assert not s.needs_pairs and model.init == "relative" and model.n_clusters == 8 and model.seed == 4
+    assert not s.needs_pairs and model.init == "relative" and model.n_clusters == 8 and model.random_state == 4
     with pytest.raises(ValidationError, match="unknown method 'nope'; registered: .*linear"):
         get_method("nope")
     with pytest.raises(ValidationError, match="bogus"):

@@ -11,7 +11,7 @@ from align.recipes import align_unshared as au
 from align.recipes.common import apply_overrides
 from align.recipes.unshared_data import precision_at_k, reduce_dim
 
-CHEAP = "StructureMatchingAligner(init=principal_axes;n_components=8;refine_iter=1)"
+CHEAP = "StructureMatchingAligner(init=principal_axes;n_components=8;n_refine=1)"
 FAST = dict(source="minilm-l3-onnx", target="glove-en-50d", n_pool=80, pool_sizes=(60, 80), n_eval=40,
             n_train=40, methods=(CHEAP,), seeds=(0, 1, 2), n_boot=100, criterion_sample=80, n_words=1500,
             n_word_test=100, threads=1)
@@ -23,7 +23,7 @@ def test_parse_spec():
     assert name == "StructureMatchingAligner"
     assert params == {"init": "relative", "n_sample": 300, "stochastic": 0.5, "n_candidates": None}
     model = build("StructureMatchingAligner(init=kmeans)", seed=7)
-    assert model.seed == 7 and model.init == "kmeans"
+    assert model.random_state == 7 and model.init == "kmeans"
     for bad in ("", "Struct(", "NoSuchAligner", "ProcrustesTranslator", "StructureMatchingAligner(init)",
                 "StructureMatchingAligner(bogus=1)", 3):
         with pytest.raises(ValidationError):
@@ -101,7 +101,7 @@ def test_paired_vs_unpaired_accepts_specs():
     m = get_method("StructureMatchingAligner(init=relative;n_clusters=8)")
     assert not m.needs_pairs
     model = m.factory(seed=4, n_pairs=0, config=None)
-    assert model.init == "relative" and model.n_clusters == 8 and model.seed == 4
+    assert model.init == "relative" and model.n_clusters == 8 and model.random_state == 4
     assert not get_method("RestartsAligner").needs_pairs
     with pytest.raises(ValidationError):
         get_method("StructureMatchingAligner(bogus=1)")

@@ -5,7 +5,7 @@ import pytest
 from align.exceptions import ShapeError, ValidationError
 from align.metrics import (paired_permutation_test, summarize_items, translation_ci, translation_items,
                            translation_ranks, translation_scores)
-from align.search import csls_knn
+from align.compute import csls_knn
 
 
 def noisy_pairs(n=300, d=16, noise=0.8, seed=0):

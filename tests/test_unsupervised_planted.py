@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from align.metrics import translation_scores
-from align.search import knn
+from align.compute import knn
 from align.supervised.procrustes import ProcrustesTranslator
 from align.synthetic import hmm_pairs, partial_overlap, rotation
 from align.unsupervised import (GromovWassersteinAligner, SelfLearningRefiner, StructureMatchingAligner,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..search import topk_lowest_index
+from ..compute import topk_lowest_index
 
 U_BF16 = 2.0 ** -8  # unit roundoff of bf16 (8-bit significand, round to nearest)
 U_FP32 = 2.0 ** -24

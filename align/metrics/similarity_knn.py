@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..search import knn
+from ..compute import knn
 from .selfknn import self_knn
 from .similarity_base import as_matrix, check_k, check_pair
 from .similarity_kernel import unbiased_cka

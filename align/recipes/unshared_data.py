@@ -18,7 +18,7 @@ from ..cache import embed
 from ..corpora import dictionary, unique_text_indices
 from ..encoders import load_encoder
 from ..exceptions import DataNotAvailableError, ValidationError
-from ..search import csls_knn, knn
+from ..compute import csls_knn, knn
 
 CHUNK = 1000
 

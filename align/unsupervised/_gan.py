@@ -12,7 +12,7 @@ import torch
 from .._params import HasMethods, Interval
 from ..encoders.base import resolve_device
 from ..exceptions import ValidationError
-from ..search import csls_knn
+from ..compute import csls_knn
 from ..supervised.procrustes import procrustes
 from .refine import check_pairs
 from .selection import unit_rows

@@ -44,7 +44,7 @@ import numpy as np
 
 from .._validate import check_matrix, check_positive_int
 from ..exceptions import ValidationError
-from ..search import knn
+from ..compute import knn
 from ._base import apply_preprocess, fit_preprocess
 from .refine import check_pairs
 from .selection import unit_rows as _unit

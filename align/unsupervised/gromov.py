@@ -27,7 +27,7 @@ from ..base import register_aligner
 from ..exceptions import ValidationError
 from ..supervised.procrustes import procrustes
 from ._base import COMMON_CONSTRAINTS, UnsupervisedAligner, sample_rows
-from ._sinkhorn_standin import sinkhorn_matrix  # TEMPORARY: becomes `from ..compute import sinkhorn_matrix`
+from ..compute import sinkhorn_matrix
 from .selection import unit_rows
 from .wasserstein import check_reg
 

@@ -48,7 +48,7 @@ from scipy.stats import spearmanr
 from .._validate import check_matrix, check_positive_int
 from ..compute.csls import csls_both
 from ..exceptions import ShapeError, ValidationError
-from ..search import knn
+from ..compute import knn
 
 CRITERIA = ("mean_csls_mutual", "mutual_nn", "mean_nn_cos", "cycle_nn", "knn_agreement", "structure",
             "neg_transport")

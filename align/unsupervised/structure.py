@@ -3,7 +3,7 @@ self-learning refinement (see :mod:`align.unsupervised.inits` for the initialisa
 papers).
 
 What each init recovers, no pairs given (bench/unsupervised_planted.py; held-out top-1 at the
-defaults; README_issue8p.md has the full table):
+defaults; bench/RESULTS.md, "Unsupervised aligners on planted problems", has the full table):
 
 - ``sorted_sim`` recovers a noise-0.05 rotation (d=64, 4,000 rows), a 64 → 48 projection and a 50 %
   partial overlap of 2,000 rows. It needs its two samples (``n_sample`` rows each) to share most
