@@ -7,7 +7,7 @@ from align.exceptions import AlignError, ShapeError, ValidationError
 from align.metrics import (SIMILARITY, cka, cknna, cycle_knn, mutual_knn, prepare_features, rsa, self_neighbours,
                            svcca, unbiased_cka)
 from align.metrics import similarity_base
-from align.metrics import similarity_kernel as sk
+from align.metrics import similarity_global as sk
 from align.metrics.selfknn import self_knn
 
 import naive_similarity as nv

@@ -7,7 +7,7 @@ each other.
 from __future__ import annotations
 
 from ..exceptions import ValidationError
-from .similarity_kernel import cka, rsa, svcca, unbiased_cka
+from .similarity_global import cka, rsa, svcca, unbiased_cka
 from .similarity_knn import cknna, cycle_knn, mutual_knn
 
 SIMILARITY = {

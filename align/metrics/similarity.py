@@ -28,7 +28,7 @@ import numpy as np
 from .._validate import check_matrix
 from ..exceptions import ValidationError
 from .registry import SIMILARITY, metric_name
-from .similarity_kernel import cka, rsa, svcca, unbiased_cka
+from .similarity_global import cka, rsa, svcca, unbiased_cka
 from .similarity_knn import cknna, cycle_knn, mutual_knn, self_neighbours
 from .similarity_scorers import PairScorer, get_scorer
 

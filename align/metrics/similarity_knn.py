@@ -13,7 +13,7 @@ import numpy as np
 from ..compute import knn
 from .selfknn import self_knn
 from .similarity_base import as_matrix, check_k, check_pair
-from .similarity_kernel import unbiased_cka
+from .similarity_global import unbiased_cka
 
 PAIR_CHUNK = 1 << 14  # pairs per block when gathering rows for kernel values
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..exceptions import ShapeError, ValidationError
 from .registry import SIMILARITY, metric_name
 from .similarity_base import as_matrix, centred_gram, centred_sq_norms, check_k, column_means
-from .similarity_kernel import (_cka_ratio, _pair_cosines, _sq, _unit_rows, rsa, rsa_pairs, unbiased_cka,
+from .similarity_global import (_cka_ratio, _pair_cosines, _sq, _unit_rows, rsa, rsa_pairs, unbiased_cka,
                                 unbiased_hsic_terms)
 from .similarity_knn import (cknna_from_neighbours, cycle_knn_rows, mutual_knn_rows, permute_neighbours,
                              self_neighbours)
