@@ -6,7 +6,8 @@ One module per family: :mod:`~align.unsupervised.adversarial` (MUSE), :mod:`~ali
 (structure-only inits), :mod:`~align.unsupervised.restarts`; shared :mod:`~align.unsupervised.refine`,
 :mod:`~align.unsupervised.selection` and :mod:`~align.unsupervised.forecast`.
 """
-from .refine import SelfLearningRefiner, mutual_csls_pairs
+from .dictionary import mutual_csls_pairs
+from .refine import SelfLearningRefiner
 from .adversarial import AdversarialAligner
 from .cycle import CycleAligner
 from .gromov import GromovWassersteinAligner

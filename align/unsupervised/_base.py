@@ -20,7 +20,8 @@ from .._params import Interval, StrOptions
 from ..base import BaseAligner
 from ..exceptions import ShapeError, ValidationError
 from ..supervised.procrustes import procrustes
-from .refine import check_pairs, refine_map
+from .dictionary import check_pairs
+from .refine import refine_map
 from .selection import label_free_criteria, unit_rows as _unit
 
 NORMALIZE = ("center", "unit-center", "whiten")

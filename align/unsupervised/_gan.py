@@ -14,7 +14,7 @@ from ..encoders.base import resolve_device
 from ..exceptions import ValidationError
 from ..compute import csls_knn
 from ..supervised.procrustes import procrustes
-from .refine import check_pairs
+from .dictionary import check_pairs
 from .selection import unit_rows
 
 #: Constraints of the parameters both GAN aligners have (each class adds its own).

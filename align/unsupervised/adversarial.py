@@ -24,7 +24,8 @@ from .._params import Interval
 from ..base import BaseAligner, register_aligner
 from ._gan import (GAN_CONSTRAINTS, discriminator, discriminator_loss, generator_loss, mean_csls_cosine,
                    prepare_fit, seeded)
-from .refine import SelfLearningRefiner, mutual_csls_pairs
+from .dictionary import mutual_csls_pairs
+from .refine import SelfLearningRefiner
 from .selection import label_free_criteria
 
 

@@ -46,7 +46,7 @@ from .._validate import check_matrix, check_positive_int
 from ..exceptions import ValidationError
 from ..compute import knn
 from ._base import apply_preprocess, fit_preprocess
-from .refine import check_pairs
+from .dictionary import check_pairs
 from .selection import unit_rows as _unit
 from .structure import StructureMatchingAligner
 

@@ -24,7 +24,8 @@ from sklearn.decomposition import FastICA
 
 from ..supervised.procrustes import procrustes
 from ._base import sample_rows
-from .refine import induce_dictionary
+from .anchors import relative_pairs
+from .dictionary import induce_dictionary
 from .selection import unit_rows as _unit
 
 
@@ -151,12 +152,7 @@ def relative_init(Xp, Yp, rng, *, n_clusters: int = 64, n_restarts: int = 10, n_
     """
     _, info = kmeans_qap_init(Xp, Yp, rng, n_clusters=n_clusters, n_restarts=n_restarts)
     ix, iy = sample_rows(len(Xp), n_sample, rng), sample_rows(len(Yp), n_sample, rng)
-    Rx = _unit(Xp[ix]) @ _unit(info["Cx"]).T
-    Ry = _unit(Yp[iy]) @ _unit(info["Cy"][info["perm"]]).T
-    # z-score each anchor column: the two encoders' cosines live on different scales
-    Rx = (Rx - Rx.mean(0)) / np.maximum(Rx.std(0), 1e-9)
-    Ry = (Ry - Ry.mean(0)) / np.maximum(Ry.std(0), 1e-9)
-    pairs, _ = induce_dictionary(Rx.astype(np.float32), Ry.astype(np.float32), csls_k=csls_k, mode="mutual")
+    pairs = relative_pairs(Xp[ix], Yp[iy], info["Cx"], info["Cy"][info["perm"]], csls_k=csls_k)
     W = procrustes(Xp[ix[pairs[:, 0]]], Yp[iy[pairs[:, 1]]])
     return W, {"n_clusters": info["n_clusters"], "qap": info["qap"], "n_pairs": int(len(pairs))}
 

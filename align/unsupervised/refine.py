@@ -14,123 +14,12 @@ import numpy as np
 
 from .._params import HasMethods, Interval, StrOptions
 from ..base import BaseAligner, register_aligner
-from ..compute.csls import csls_both
-from ..exceptions import ShapeError, ValidationError
+from ..exceptions import ValidationError
 from ..supervised.procrustes import procrustes
+from .anchors import anchor_pairs
+from .dictionary import check_pairs, induce_dictionary, mutual_csls_pairs  # noqa: F401  (old import path)
 from .selection import label_free_criteria
 
-
-def check_pairs(pairs, n_x: int, n_y: int, name: str = "seed_pairs") -> np.ndarray:
-    """Validate known pairs.
-
-    Parameters
-    ----------
-    pairs : array (m, 2) int
-        (row of X, row of Y), m ≥ 1.
-    n_x, n_y : int
-        Rows of X and Y.
-    name : str, default "seed_pairs"
-        For messages.
-
-    Returns
-    -------
-    ndarray (m, 2) int64
-
-    Raises
-    ------
-    ShapeError
-        When the array is not (m, 2) with m ≥ 1.
-    ValidationError
-        For non-integer or out-of-range indices.
-    """
-    p = np.asarray(pairs)
-    if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
-        raise ShapeError(f"{name} must be a non-empty (m, 2) array of (row of X, row of Y); got shape {p.shape}")
-    if not np.issubdtype(p.dtype, np.integer):
-        raise ValidationError(f"{name} must hold integer row indices; got dtype {p.dtype}")
-    if p.min() < 0 or p[:, 0].max() >= n_x or p[:, 1].max() >= n_y:
-        raise ValidationError(f"{name} has indices out of range for X ({n_x} rows) and Y ({n_y} rows)")
-    return p.astype(np.int64)
-
-
-def mutual_csls_pairs(A: np.ndarray, B: np.ndarray, *, csls_k: int = 10):
-    """Pairs (i, j) where B[j] is A[i]'s best CSLS match and A[i] is B[j]'s.
-
-    Parameters
-    ----------
-    A : ndarray (n_a, d)
-        Already mapped into B's space.
-    B : ndarray (n_b, d)
-    csls_k : int, default 10
-
-    Returns
-    -------
-    pairs : ndarray (m, 2) int64
-    scores : ndarray (m,) float32
-        Sorted by decreasing CSLS score.
-    """
-    return induce_dictionary(A, B, csls_k=csls_k)
-
-
-def _keep_mask(i, j, p, salt):
-    """Deterministic pseudo-random keep/drop of match (i, j) with probability p (same mask both ways)."""
-    h = (i.astype(np.uint64) * np.uint64(0x9E3779B1) + j.astype(np.uint64) * np.uint64(0x85EBCA77)
-         + np.uint64(salt) * np.uint64(0xC2B2AE3D)) & np.uint64(0xFFFFFFFF)
-    h = (h ^ (h >> np.uint64(15))) * np.uint64(0x2C1B3C6D) & np.uint64(0xFFFFFFFF)
-    h ^= h >> np.uint64(12)
-    return (h.astype(np.float64) / 2.0 ** 32) < p
-
-
-def _best_surviving(D, I, rows, p, salt, flip=False):
-    if p >= 1:
-        return I[:, 0], D[:, 0]
-    ii = np.broadcast_to(rows[:, None], I.shape)
-    keep = _keep_mask(I, ii, p, salt) if flip else _keep_mask(ii, I, p, salt)
-    keep &= I >= 0
-    first = np.where(keep.any(1), keep.argmax(1), -1)
-    best = np.where(first >= 0, I[rows, np.maximum(first, 0)], -1)
-    score = np.where(first >= 0, D[rows, np.maximum(first, 0)], -np.inf)
-    return best, score
-
-
-def induce_dictionary(A, B, *, csls_k: int = 10, mode: str = "mutual", keep_prob: float = 1.0, salt: int = 0):
-    """Dictionary of CSLS matches between A (mapped into B's space) and B.
-
-    ``mode="mutual"``: pairs that are each other's best match; ``"union"``: every row's best match in
-    both directions (VecMap). ``keep_prob < 1`` drops each candidate with probability 1 − p before
-    taking the best (stochastic induction; the best of the 30 top candidates that survive). CSLS
-    comes from :func:`align.compute.csls.csls_both`.
-
-    Parameters
-    ----------
-    A : ndarray (n_a, d)
-    B : ndarray (n_b, d)
-    csls_k : int, default 10
-    mode : {"mutual", "union"}, default "mutual"
-    keep_prob : float, default 1.0
-    salt : int, default 0
-        Varies the deterministic pseudo-random drops between rounds.
-
-    Returns
-    -------
-    pairs : ndarray (m, 2) int64
-    scores : ndarray (m,) float32
-        Sorted by decreasing score.
-    """
-    (Df, If), (Db, Ib) = csls_both(A, B, 1 if keep_prob >= 1 else 30, csls_k=csls_k)
-    fwd, sf = _best_surviving(Df, If, np.arange(A.shape[0]), keep_prob, salt)
-    bwd, sb = _best_surviving(Db, Ib, np.arange(B.shape[0]), keep_prob, salt, flip=True)
-    if mode == "mutual":
-        i = np.flatnonzero((fwd >= 0) & (bwd[np.maximum(fwd, 0)] == np.arange(A.shape[0])))
-        pairs, scores = np.stack([i, fwd[i]], axis=1), sf[i]
-    else:
-        i, j = np.flatnonzero(fwd >= 0), np.flatnonzero(bwd >= 0)
-        pairs = np.concatenate([np.stack([i, fwd[i]], 1), np.stack([bwd[j], j], 1)])
-        scores = np.concatenate([sf[i], sb[j]])
-        pairs, first = np.unique(pairs, axis=0, return_index=True)
-        scores = scores[first]
-    order = np.argsort(-scores, kind="stable")
-    return pairs[order].astype(np.int64), scores[order].astype(np.float32)
 
 
 def refine_map(Xc, Yc, W, *, n_iter: int = 10, csls_k: int = 10, n_candidates: int | None = None,
@@ -218,6 +107,13 @@ class SelfLearningRefiner(BaseAligner):
         Mutual nearest neighbours, or VecMap's union of both directions.
     stochastic : float in (0, 1], default 1.0
         Initial keep probability of stochastic induction (1 = off).
+    start : {"procrustes", "relative"}, default "procrustes"
+        How ``seed_pairs`` give the first map. ``"procrustes"``: Procrustes on the known pairs
+        alone. ``"relative"``: the known pairs are anchors of relative representations (Moschella
+        et al., 2023, arXiv 2209.15430); mutual CSLS neighbours between the two sets' descriptions
+        give thousands of pseudo-pairs, and Procrustes on those (plus the known pairs) starts the
+        refinement (:mod:`align.unsupervised.anchors`). Needs ≥ 2 known pairs; far better from
+        10–100 pairs in a few hundred dimensions, where Procrustes on the pairs is under-determined.
     random_state : int >= 0 or None, default 0
         Seed of the label-free criteria's row sample (the refinement itself is deterministic).
 
@@ -240,12 +136,12 @@ class SelfLearningRefiner(BaseAligner):
         "n_candidates": [None, Interval(int, 1, None)], "center": ["boolean"],
         "init": [None, HasMethods(["fit", "transform"])], "keep_seed": ["boolean"],
         "mode": [StrOptions({"mutual", "union"})], "stochastic": [Interval(float, 0, 1, closed="right")],
-        "random_state": ["random_state"],
+        "start": [StrOptions({"procrustes", "relative"})], "random_state": ["random_state"],
     }
 
     def __init__(self, *, n_iter: int = 10, csls_k: int = 10, n_candidates: int | None = None,
                  center: bool = True, init=None, keep_seed: bool = True, mode: str = "mutual",
-                 stochastic: float = 1.0, random_state: int | None = 0):
+                 stochastic: float = 1.0, start: str = "procrustes", random_state: int | None = 0):
         self.n_iter = n_iter
         self.csls_k = csls_k
         self.n_candidates = n_candidates
@@ -254,6 +150,7 @@ class SelfLearningRefiner(BaseAligner):
         self.keep_seed = keep_seed
         self.mode = mode
         self.stochastic = stochastic
+        self.start = start
         self.random_state = random_state
 
     def fit(self, X, Y, seed_pairs=None):
@@ -266,7 +163,8 @@ class SelfLearningRefiner(BaseAligner):
         seed = None
         if seed_pairs is not None:
             seed = check_pairs(seed_pairs, X.shape[0], Y.shape[0])
-            W = procrustes(Xc[seed[:, 0]], Yc[seed[:, 1]])
+            start = seed if self.start == "procrustes" else anchor_pairs(Xc, Yc, seed, csls_k=self.csls_k)
+            W = procrustes(Xc[start[:, 0]], Yc[start[:, 1]])
         elif self.init is not None:
             init = self.init.fit(X, Y)
             mapped = init.transform(X) - my
