@@ -258,6 +258,11 @@ def _refine(seed, n_pairs, config, init=None):
     return SelfLearningRefiner(n_iter=config.refine_iters, csls_k=config.csls_k)
 
 
+def _anchors(seed, n_pairs, config, init=None):
+    return SelfLearningRefiner(n_iter=getattr(config, "anchor_iters", 30), csls_k=config.csls_k, start="relative",
+                               random_state=seed)
+
+
 register_method("linear", _linear, description="ridge regression, LOO-chosen penalty")
 register_method("procrustes", _procrustes, description="orthogonal Procrustes with centring")
 register_method("mlp", _mlp, accepts_init=True, description="residual MLP, random init")
@@ -267,5 +272,8 @@ register_method("mlp_procrustes", _mlp_procrustes, accepts_init=True,
                 description="residual MLP whose linear skip starts at the Procrustes solution")
 register_method("refine", _refine, uses_pools=True,
                 description="self-learning CSLS refinement from the pairs as seed dictionary, on the pools")
+register_method("anchors", _anchors, uses_pools=True,
+                description="the pairs as relative-representation anchors → pseudo-pairs → Procrustes → "
+                            "self-learning refinement, on the pools (Moschella et al. 2023)")
 
 __all__ = ["Method", "METHODS", "build", "get_method", "parse_spec", "register_method", "unsupervised_aligners"]

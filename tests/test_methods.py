@@ -96,3 +96,11 @@ def test_old_recipe_paths_re_export():
     assert old_unshared.build is build and old_unshared.parse_spec is parse_spec
     assert old_translators.get_method is get_method and old_translators.METHODS is METHODS
     assert old_translators.register_method is register_method and old_translators.Method is Method
+
+
+def test_anchors_method_is_the_relative_start_of_the_refiner():
+    m = get_method("anchors")
+    assert m.uses_pools and m.needs_pairs
+    model = m.factory(seed=2, n_pairs=25, config=_Cfg())
+    assert type(model) is SelfLearningRefiner and model.start == "relative"
+    assert model.n_iter == 30 and model.csls_k == 7 and model.random_state == 2

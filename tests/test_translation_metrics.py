@@ -26,6 +26,20 @@ def test_hand_computed_ranks():
     assert s["n"] == 3 and s["gallery_size"] == 3
     cos = [1.0, 0.1 / np.sqrt(0.82), np.sqrt(0.5)]
     assert s["mean_cosine"] == pytest.approx(np.mean(cos), rel=1e-6)
+    # FOSCTTM: (rank − 1) / (gallery − 1) per item = 0, 1/2, 1/2
+    assert s["foscttm"] == pytest.approx((0 + 0.5 + 0.5) / 3)
+
+
+def test_foscttm_random_and_perfect_and_in_a_gallery():
+    rng = np.random.default_rng(0)
+    T = rng.standard_normal((400, 8)).astype(np.float32)
+    assert translation_scores(T, T)["foscttm"] == 0.0
+    random = translation_scores(rng.standard_normal((400, 8)).astype(np.float32), T)
+    assert random["foscttm"] == pytest.approx(0.5, abs=0.05)
+    items = translation_items(T[:, ::-1].copy(), T, gallery_size=11)
+    np.testing.assert_allclose(items["foscttm"], (items["rank"] - 1) / 10)
+    ci = translation_ci(items, n_boot=200)["foscttm"]
+    assert ci["low"] <= ci["value"] <= ci["high"]
 
 
 def test_existing_keys_unchanged():
@@ -86,7 +100,7 @@ def test_gallery_rank_hand_computed():
 def test_items_summary_and_ci():
     P, T = noisy_pairs()
     scores, items = translation_scores(P, T, csls_k=10, return_items=True)
-    assert set(items) == {"rank", "csls_rank", "cosine"}
+    assert set(items) == {"rank", "csls_rank", "foscttm", "cosine"}
     assert items["rank"].shape == (300,) and items["rank"].dtype == np.int64
     assert summarize_items(items) == {k: v for k, v in scores.items() if k != "gallery_size"}
     ci = translation_ci(items, n_boot=300)

@@ -125,13 +125,20 @@ def translation_ranks(pred, target, *, metric: str = "cosine", csls_k: int | Non
 
 def translation_items(pred, target, *, metric: str = "cosine", csls_k: int | None = None,
                       gallery_size: int | None = None, seed: int = 0) -> dict:
-    """Per-item results: ``{"rank": (n,) int64, "cosine": (n,) float64[, "csls_rank": (n,) int64]}``.
+    """Per-item results: ``{"rank", "foscttm", "cosine"[, "csls_rank"]}``, each of shape (n,).
 
-    ``cosine`` is the cosine of each translation to its own target. Feed these to
+    ``rank`` (int64) is the rank of each item's true target in its gallery; ``foscttm`` (float64) is
+    the fraction of the other gallery members closer to the translation than its true target,
+    ``(rank − 1) / (gallery − 1)`` (FOSCTTM, Liu et al., 2019, "Jointly embedding multiple
+    single-cell omics measurements"; 0 = perfect, 0.5 = random; reported by Rosetta, Schnaus et al.
+    2026); ``cosine`` is the cosine of each translation to its own target. Feed these to
     :func:`summarize_items`, :func:`translation_ci` or :func:`align.metrics.paired_permutation_test`.
     """
     P, T = _check_pair(pred, target)
+    _, gallery = _check_options(P.shape[0], csls_k, gallery_size)
     items = {"rank": translation_ranks(P, T, metric=metric, gallery_size=gallery_size, seed=seed)}
+    g = P.shape[0] if gallery is None else gallery
+    items["foscttm"] = (items["rank"] - 1) / max(g - 1, 1)
     if csls_k is not None:
         items["csls_rank"] = translation_ranks(P, T, metric=metric, csls_k=csls_k, gallery_size=gallery_size,
                                                seed=seed)
@@ -158,6 +165,8 @@ def summarize_items(items: dict, ks=(1, 5, 10)) -> dict:
         out.update({f"{prefix}top{k}": float((r <= k).mean()) for k in ks})
         out.update({f"{prefix}mean_rank": float(r.mean()), f"{prefix}median_rank": float(np.median(r)),
                     f"{prefix}mrr": float((1.0 / r).mean())})
+    if "foscttm" in items:
+        out["foscttm"] = float(np.mean(items["foscttm"]))
     out["mean_cosine"] = float(np.mean(items["cosine"]))
     out["n"] = int(len(items["rank"]))
     return out
@@ -173,7 +182,7 @@ def translation_scores(pred, target, ks=(1, 5, 10), *, metric: str = "cosine", c
         return_items: also return the per-item results of :func:`translation_items`.
     Returns:
         dict with ``top{k}`` (fraction of items whose target ranks ≤ k), ``mean_rank``,
-        ``median_rank``, ``mrr`` (mean reciprocal rank), ``mean_cosine`` (cosine of each pred to its
+        ``median_rank``, ``mrr`` (mean reciprocal rank), ``foscttm`` (see :func:`translation_items`), ``mean_cosine`` (cosine of each pred to its
         own target, averaged), ``n`` (number of items) and ``gallery_size`` (candidates per item);
         with ``csls_k`` also ``csls_top{k}``, ``csls_mean_rank``, ``csls_median_rank``, ``csls_mrr``.
         With ``return_items``: ``(scores, items)``.
@@ -203,6 +212,8 @@ def translation_ci(items: dict, ks=(1, 5, 10), *, n_boot: int = 1000, level: flo
         for name, values in series.items():
             out[name] = _ci(values, np.mean, n_boot, level, seed)
         out[f"{prefix}median_rank"] = _ci(r, np.median, n_boot, level, seed)
+    if "foscttm" in items:
+        out["foscttm"] = _ci(np.asarray(items["foscttm"], np.float64), np.mean, n_boot, level, seed)
     out["mean_cosine"] = _ci(np.asarray(items["cosine"], np.float64), np.mean, n_boot, level, seed)
     return out
 

@@ -12,7 +12,8 @@ from ..report import markdown_table
 
 # --------------------------------------------------------------------------- statistics
 _CURVE_METRICS = {"top1": ("rank", lambda r: (r <= 1).astype(float)), "mean_rank": ("rank", lambda r: r),
-                  "csls_top1": ("csls_rank", lambda r: (r <= 1).astype(float)), "mean_cosine": ("cosine", None)}
+                  "csls_top1": ("csls_rank", lambda r: (r <= 1).astype(float)), "foscttm": ("foscttm", None),
+                  "mean_cosine": ("cosine", None)}
 
 
 def _seed_mean(group, key, fn):

@@ -49,7 +49,7 @@ class Config:
     n_pairs: tuple[int, ...] = ()  # curve points; () = n_points log-spaced from min_pairs to n_train
     min_pairs: int = 10
     n_points: int = 6
-    methods: tuple[str, ...] = ("linear", "procrustes", "mlp")
+    methods: tuple[str, ...] = ("linear", "procrustes", "mlp", "anchors")
     unsupervised_methods: tuple[str, ...] = ()  # fitted on unpaired pools: the 0-pairs point
     init_from: str = ""  # an unsupervised method that initialises methods that accept an init
     n_pool: int = 0  # unpaired target-side pool; 0 = n_train (embedded only when needed)
@@ -64,6 +64,7 @@ class Config:
     mlp_lr: float = 1e-3
     mlp_loss: str = "mse+0.1*infonce"  # see MLPTranslator; the InfoNCE term helps retrieval
     refine_iters: int = 5
+    anchor_iters: int = 30  # refinement rounds of the "anchors" method (stops earlier when stable)
     threads: int = 1  # torch threads while fitting (1 is fastest on a busy 2-core CPU); 0 = torch default
     domain_n_pairs: int = 0  # curve point of the per-domain breakdown; 0 = the largest
     tsne_points: int = 200
