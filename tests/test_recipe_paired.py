@@ -92,11 +92,11 @@ def test_tiny_recipe_run_writes_all_artefacts(tmp_path, capsys):
     assert config["n_train"] == 120 and config["source"] == "minilm-l3-onnx" and "environment" in config
     metrics = json.loads((run / "metrics.json").read_text())
     assert {(r["method"], r["n_pairs"]) for r in metrics["curve"]} == {
-        (m, n) for m in ("linear", "procrustes", "mlp") for n in (10, 40, 120)}
+        (m, n) for m in ("linear", "procrustes", "mlp", "anchors") for n in (10, 40, 120)}
     for r in metrics["curve"]:
         assert r["top1_low"] <= r["top1"] <= r["top1_high"] and 1 <= r["mean_rank"] <= 80
     assert metrics["domains"]["rows"] and metrics["dims"] == [384, 50]
-    assert len(metrics["comparisons"]) == 3
+    assert len(metrics["comparisons"]) == 6  # every pair of the 4 default methods
     out = capsys.readouterr().out
     assert "top1_ci95" in out and "wrote" in out
     assert "## Learning curves" in (run / "report.md").read_text()
