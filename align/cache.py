@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 from ._validate import check_texts
-from .embeddings import EmbeddingSet
+from .embeddings import EmbeddingSet, sidecar_path
 from .encoders import Encoder, load_encoder
 from .exceptions import CorruptFileError, ShapeError, ValidationError
 from .io import cache_root
@@ -115,7 +115,9 @@ def embed_layers(texts, model, *, layers="all", pooling=None, cache: bool = True
     found, missing = {}, []
     for layer in dict.fromkeys(layers):
         path = _entry_path(enc.name, cache_key(fingerprint, layer, pooling, digest))
-        if cache and path.with_suffix(".json").exists():  # the sidecar, written last, marks a complete entry
+        # the sidecar, written last, marks a complete entry (``key.json`` in caches written before
+        # sidecars kept the vector file's full name)
+        if cache and (sidecar_path(path).exists() or path.with_suffix(".json").exists()):
             try:
                 found[layer] = EmbeddingSet.load(path).vectors
                 continue

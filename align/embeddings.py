@@ -76,7 +76,10 @@ class EmbeddingSet:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> Path:
-        """Write ``path`` (``.safetensors`` or ``.npz``) and a JSON sidecar ``path.with_suffix('.json')``.
+        """Write ``path`` (``.safetensors`` or ``.npz``) and its JSON sidecar ``<path>.json``.
+
+        The sidecar keeps the vector file's full name (``S.safetensors.json``), so ``S.safetensors``
+        and ``S.npz`` in one folder never share a sidecar.
 
         Both writes are atomic; the sidecar, written last, stores the SHA-256 of the vector file so
         that :meth:`load` detects truncation and tampering. Returns the vector file's path.
@@ -96,7 +99,7 @@ class EmbeddingSet:
             "ids": self.ids, "texts": self.texts, "labels": self.labels,
             "model": self.model, "layer": self.layer, "pooling": self.pooling, "meta": self.meta,
         }
-        atomic_write_json(path.with_suffix(".json"), sidecar)
+        atomic_write_json(sidecar_path(path), sidecar)
         return path
 
     @classmethod
@@ -104,24 +107,20 @@ class EmbeddingSet:
         """Load a set written by :meth:`save`; raises :class:`CorruptFileError` on any mismatch."""
         path = Path(path)
         if path.suffix == ".json":
-            sidecar_path = path
+            side_path = path
         elif path.suffix in _SUFFIXES:
-            sidecar_path = path.with_suffix(".json")
+            side_path = sidecar_path(path)
+            if not side_path.exists() and path.with_suffix(".json").exists():
+                side_path = path.with_suffix(".json")  # written before sidecars kept the full name
         else:
             raise CorruptFileError(f"{path} is not an EmbeddingSet file (.safetensors, .npz or .json)")
-        try:
-            with open(sidecar_path, encoding="utf-8") as f:
-                side = json.load(f)
-        except FileNotFoundError:
-            raise CorruptFileError(f"{path}: sidecar {sidecar_path.name} not found; "
-                                   "not an EmbeddingSet written by align") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise CorruptFileError(f"{sidecar_path}: sidecar is not valid JSON ({e})") from None
-        if not isinstance(side, dict) or side.get("format") != FORMAT:
-            raise CorruptFileError(f"{sidecar_path} is not an EmbeddingSet sidecar")
-        vec_path = sidecar_path.parent / side.get("vector_file", "")
+        side = _read_sidecar(path, side_path)
+        if path.suffix != ".json" and side.get("vector_file") != path.name:
+            raise CorruptFileError(f"{side_path} belongs to {side.get('vector_file')!r}, not to {path.name!r}; "
+                                   f"re-save {path.name} to give it its own sidecar")
+        vec_path = side_path.parent / side.get("vector_file", "")
         if not vec_path.is_file():
-            raise CorruptFileError(f"{sidecar_path}: vector file {vec_path.name} is missing")
+            raise CorruptFileError(f"{side_path}: vector file {vec_path.name} is missing")
         if sha256_file(vec_path) != side.get("sha256"):
             raise CorruptFileError(f"{vec_path}: checksum mismatch (truncated or modified after saving)")
         try:
@@ -134,7 +133,38 @@ class EmbeddingSet:
             return cls(vectors, side.get("ids"), side.get("texts"), side.get("labels"),
                        side.get("model"), side.get("layer"), side.get("pooling"), side.get("meta") or {})
         except (ShapeError, ValidationError) as e:
-            raise CorruptFileError(f"{sidecar_path}: inconsistent contents ({e})") from None
+            raise CorruptFileError(f"{side_path}: inconsistent contents ({e})") from None
+
+
+def sidecar_path(path) -> Path:
+    """The JSON sidecar of an EmbeddingSet vector file: its full name plus ``.json``.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``S.safetensors`` or ``S.npz``.
+
+    Returns
+    -------
+    Path
+        ``S.safetensors.json`` or ``S.npz.json``.
+    """
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def _read_sidecar(path: Path, side_path: Path) -> dict:
+    try:
+        with open(side_path, encoding="utf-8") as f:
+            side = json.load(f)
+    except FileNotFoundError:
+        raise CorruptFileError(f"{path}: sidecar {side_path.name} not found; "
+                               "not an EmbeddingSet written by align") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CorruptFileError(f"{side_path}: sidecar is not valid JSON ({e})") from None
+    if not isinstance(side, dict) or side.get("format") != FORMAT:
+        raise CorruptFileError(f"{side_path} is not an EmbeddingSet sidecar")
+    return side
 
 
 def _save_npz(tmp, vectors):

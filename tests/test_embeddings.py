@@ -6,6 +6,7 @@ from safetensors.numpy import save_file
 
 import align.embeddings
 from align import EmbeddingSet
+from align.embeddings import sidecar_path
 from align.exceptions import AlignError, CorruptFileError, ShapeError, ValidationError
 
 
@@ -20,13 +21,13 @@ def _set(n=5, d=3):
 def test_round_trip(tmp_path, suffix):
     es = _set()
     path = es.save(tmp_path / f"x{suffix}")
-    assert path.exists() and path.with_suffix(".json").exists()
+    assert path.exists() and sidecar_path(path).exists() and not path.with_suffix(".json").exists()
     back = EmbeddingSet.load(path)
     assert back.vectors.dtype == np.float32
     np.testing.assert_array_equal(back.vectors, es.vectors)
     assert (back.ids, back.texts, back.labels) == (es.ids, es.texts, es.labels)
     assert (back.model, back.layer, back.pooling, back.meta) == ("m", 3, "mean", {"k": [1, 2]})
-    assert EmbeddingSet.load(path.with_suffix(".json")).ids == es.ids
+    assert EmbeddingSet.load(sidecar_path(path)).ids == es.ids
 
 
 def test_defaults_and_subset():
@@ -76,7 +77,7 @@ def test_tampered_vectors_are_detected(tmp_path):
 
 def test_tampered_sidecar_is_detected(tmp_path):
     path = _set().save(tmp_path / "x.safetensors")
-    side = path.with_suffix(".json")
+    side = sidecar_path(path)
     meta = json.loads(side.read_text())
     meta["shape"] = [4, 3]
     side.write_text(json.dumps(meta))
@@ -122,3 +123,23 @@ def test_failed_save_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         _set().save(tmp_path / "x.safetensors")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_safetensors_and_npz_of_one_stem_keep_their_own_sidecars(tmp_path):
+    a = EmbeddingSet(np.ones((3, 4), np.float32), model="model-a")
+    b = EmbeddingSet(np.zeros((3, 4), np.float32), model="model-b")
+    a.save(tmp_path / "S.safetensors")
+    b.save(tmp_path / "S.npz")
+    assert EmbeddingSet.load(tmp_path / "S.safetensors").model == "model-a"
+    assert EmbeddingSet.load(tmp_path / "S.npz").model == "model-b"
+    np.testing.assert_array_equal(EmbeddingSet.load(tmp_path / "S.safetensors").vectors, a.vectors)
+
+
+def test_a_legacy_sidecar_of_another_file_is_refused(tmp_path):
+    b = EmbeddingSet(np.zeros((3, 4), np.float32), model="model-b")
+    b.save(tmp_path / "S.npz")
+    sidecar_path(tmp_path / "S.npz").rename(tmp_path / "S.json")  # the old layout: S.json
+    assert EmbeddingSet.load(tmp_path / "S.npz").model == "model-b"  # old files still load
+    save_file({"vectors": np.ones((3, 4), np.float32)}, str(tmp_path / "S.safetensors"))
+    with pytest.raises(CorruptFileError, match="belongs to 'S.npz', not to 'S.safetensors'"):
+        EmbeddingSet.load(tmp_path / "S.safetensors")
