@@ -164,7 +164,11 @@ def cmd_translate(args) -> int:
     ------
     ShapeError
         If the input's dimension is not the model's input dimension.
+    ValidationError
+        If ``--out`` is the input file (it would be overwritten).
     """
+    if Path(args.out).resolve() == Path(args.input).resolve():
+        raise ValidationError(f"--out {args.out} is the input file; write the translation to another path")
     model, info = _load_model(args.model)
     es = _load_set(args.input, "input")
     _check_dims(model, es.vectors, args.input)

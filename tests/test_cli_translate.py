@@ -102,3 +102,14 @@ def test_cli_errors(files, capsys):
     with pytest.raises(SystemExit) as e:
         main(["fit", "--method", "svm", "--source", str(a), "--target", str(b), "--out", model])
     assert e.value.code == 2
+
+
+def test_translate_refuses_to_overwrite_its_input(files, capsys):
+    tmp, a, b, _ = files
+    assert main(["fit", "--method", "procrustes", "--source", str(a), "--target", str(b), "--out", str(tmp / "m")]) == 0
+    before = a.read_bytes()
+    capsys.readouterr()
+    assert main(["translate", "--model", str(tmp / "m"), "--input", str(a), "--out", str(a)]) == 2
+    err = capsys.readouterr().err
+    assert "is the input file" in err and len(err.strip().splitlines()) == 1
+    assert a.read_bytes() == before and EmbeddingSet.load(a).model == "model-a"
