@@ -8,6 +8,7 @@ estimator raises :class:`NotFittedError`. Persistence writes a folder with ``ali
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import json
 import warnings
@@ -230,7 +231,8 @@ class BaseAligner:
         atomic_write(tensor_path, lambda tmp: save_file(arrays, tmp), ".safetensors")
         state = {name: _jsonable(getattr(self, name)) for name in self._json_attrs if hasattr(self, name)}
         atomic_write_json(folder / "aligner.json", {
-            "format": _FORMAT, "class": type(self).__name__, "params": _jsonable(self.get_params()),
+            "format": _FORMAT, "class": type(self).__name__, "module": type(self).__module__,
+            "params": _jsonable(self.get_params()),
             "state": state, "sha256": sha256_file(tensor_path)})
         return folder
 
@@ -251,6 +253,8 @@ class BaseAligner:
             raise CorruptFileError(f"{meta_path} is not valid JSON ({e})") from None
         if isinstance(meta, dict) and meta.get("class") in RENAMED_CLASSES:
             meta["class"] = RENAMED_CLASSES[meta["class"]]
+        if isinstance(meta, dict) and meta.get("format") == _FORMAT and meta.get("class") not in ALIGNERS:
+            _import_defining_module(meta)
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT or meta.get("class") not in ALIGNERS:
             raise CorruptFileError(f"{meta_path} is not an align aligner (class {meta.get('class')!r})")
         if not tensor_path.is_file() or sha256_file(tensor_path) != meta.get("sha256"):
@@ -285,3 +289,21 @@ def _jsonable(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return value
+
+
+def _import_defining_module(meta: dict) -> None:
+    """Register the class a saved aligner names by importing the module that defines it.
+
+    A fresh process that calls :meth:`BaseAligner.load` has not imported ``align.supervised`` or
+    ``align.unsupervised`` yet, so their classes are not in :data:`ALIGNERS`. The file records the
+    class's module (files from before that record nothing: every align aligner is registered by
+    :mod:`align.methods`). Only modules of the ``align`` package are imported this way; a user's own
+    aligner class must be imported before loading.
+    """
+    module = meta.get("module") or "align.methods"
+    if isinstance(module, str) and (module == "align" or module.startswith("align.")):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # load() reports the unknown class below
+
