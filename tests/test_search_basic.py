@@ -50,3 +50,17 @@ def test_k_larger_than_database_pads_like_faiss():
 def test_bad_inputs(kwargs, err):
     with pytest.raises(err):
         knn(**{"k": 1, **kwargs})
+
+
+@pytest.mark.parametrize("scale", [1e20, 1e-25])
+def test_extreme_scales_cosine_is_exact_and_ip_l2_are_refused(scale):
+    X = np.random.default_rng(0).standard_normal((60, 8)).astype(np.float32)
+    D0, I0 = knn(X, X, k=3)
+    D, I = knn(X * scale, X * scale, k=3)  # cosine: scale-free, rescaled internally by a power of two
+    np.testing.assert_array_equal(I, I0)
+    np.testing.assert_allclose(D, D0, atol=1e-6)
+    big = X * scale
+    for metric in ("ip", "l2"):
+        with pytest.raises(ValidationError, match="flow float32"):
+            knn(big, big, k=2, metric=metric)
+    np.testing.assert_array_equal(big, X * scale)  # the caller's array is untouched

@@ -240,3 +240,13 @@ def test_float32_feature_space_is_close_to_float64():
     for f in (cka, unbiased_cka):
         assert f(X.astype(np.float32), Y.astype(np.float32)) == pytest.approx(
             f(X.astype(np.float32).astype(np.float64), Y.astype(np.float32).astype(np.float64)), abs=1e-5)
+
+
+@pytest.mark.parametrize("scale", [1e20, 1e-30])
+def test_extreme_scales_give_the_scale_free_value(scale):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((80, 6)).astype(np.float32)
+    Y = (X @ rng.standard_normal((6, 5)) + rng.standard_normal((80, 5))).astype(np.float32)
+    for f in (sk.cka, sk.unbiased_cka, sk.rsa):
+        assert f(X * scale, Y) == pytest.approx(f(X, Y), rel=1e-4, abs=1e-6), f.__name__
+    assert sk.svcca(X * scale, Y, dim=4) == pytest.approx(sk.svcca(X, Y, dim=4), rel=1e-4)

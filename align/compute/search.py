@@ -66,7 +66,36 @@ def check_search_inputs(queries, database, k, metric, backend):
         raise ValidationError("queries and database must both be NumPy arrays or both torch tensors")
     if Q.shape[1] != B.shape[1]:
         raise ShapeError(f"queries have {Q.shape[1]} columns but the database has {B.shape[1]}")
+    Q, B = _safe_magnitudes(Q, B, metric)
     return Q, B, k
+
+
+_COSINE_SAFE = (2.0 ** -20, 2.0 ** 40)  # max |x| outside this is rescaled for cosine (exact: a power of 2)
+
+
+def _safe_magnitudes(Q, B, metric):
+    """Keep float32 arithmetic in range: ``1e20``-scaled vectors overflow it (inf scores, index −1)
+    and ``1e-25``-scaled ones underflow to ties. Cosine is scale-free, so each side is divided by the
+    power of two nearest its largest magnitude (a new array; the caller's is untouched); inner
+    products and distances are not, so they are refused with the reason."""
+    torch_in = is_torch(Q)
+    top = [float(A.abs().max()) if torch_in else float(np.abs(A).max()) for A in (Q, B)]
+    if metric == "cosine":
+        out = []
+        for A, t in zip((Q, B), top):
+            if t > 0 and not _COSINE_SAFE[0] <= t <= _COSINE_SAFE[1]:
+                A = A * (2.0 ** -round(np.log2(t)))
+            out.append(A)
+        return out[0], out[1]
+    fmax, fmin = float(np.finfo(np.float32).max), float(np.finfo(np.float32).tiny)  # scores come back float32
+    d = Q.shape[1]
+    bound = top[0] * top[1] * d if metric == "ip" else (top[0] + top[1]) ** 2 * d
+    if bound > fmax / 16 or (0 < max(top[0] * top[1], top[0] ** 2, top[1] ** 2) < fmin * 2 ** 10):
+        kind = "overflow" if bound > fmax / 16 else "underflow"
+        raise ValidationError(f"metric={metric!r} scores of these vectors {kind} "
+                              f"float32 (largest |value|: queries {top[0]:.3g}, "
+                              f"database {top[1]:.3g}); rescale them, or use metric='cosine', which is scale-free")
+    return Q, B
 
 
 def knn(queries, database, k: int = 10, *, metric: str = "cosine", backend: str = "auto",

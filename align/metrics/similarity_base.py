@@ -17,16 +17,26 @@ def _dtype_of(x):
     return np.float64 if str(getattr(x, "dtype", "")).endswith("float64") else np.float32
 
 
+SAFE_SCALE = (2.0 ** -20, 2.0 ** 40)  # max |x| outside this range is rescaled (see as_matrix)
+
+
 def as_matrix(x, name: str = "X", *, min_rows: int = 2) -> np.ndarray:
     """A finite 2-D NumPy matrix; float64 stays float64, anything else becomes float32.
 
     Torch tensors are moved to the CPU. Raises ShapeError / ValidationError with the reason; a
     matrix whose rows are all identical is rejected because no similarity is defined on it.
+    Every metric here is invariant to a global scaling of one side, so a matrix whose largest
+    magnitude lies outside :data:`SAFE_SCALE` (where float32 products overflow or underflow, e.g.
+    ``X * 1e20``) is divided by the power of two nearest its largest magnitude: exact, and the
+    values of ordinary inputs are left untouched.
     """
     X = check_matrix(x, name, min_rows=min_rows, allow_torch=False, dtype=_dtype_of(x))
     if X.shape[0] > 1 and not np.any(X != X[:1]):
         raise ValidationError(f"{name} has {X.shape[0]} identical rows (no variation between items); "
                               "similarity is undefined")
+    top = float(np.abs(X).max())
+    if not SAFE_SCALE[0] <= top <= SAFE_SCALE[1]:
+        X = X * X.dtype.type(2.0 ** -round(np.log2(top)))
     return X
 
 
