@@ -1,7 +1,9 @@
 """Input checks shared by the public functions: one place that turns bad arrays into clear errors."""
 from __future__ import annotations
 
+import re
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -177,4 +179,83 @@ def check_texts(texts, name: str = "texts") -> list[str]:
     if bad:
         raise ValidationError(
             f"{name} must contain only strings; item {bad[0]} is {type(texts[bad[0]]).__name__}")
+    for i, t in enumerate(texts):
+        try:
+            t.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValidationError(f"{name}[{i}] is not valid Unicode text ({e.reason} at position {e.start}: "
+                                  f"{t[max(0, e.start - 10):e.start]!r}…); fix or drop it") from None
     return texts
+
+
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device(device, name: str = "device") -> str:
+    """Validate a device name without importing torch.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+    name : str, default "device"
+        Its name in the message.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValidationError
+        For any other value (e.g. ``"tpu"``).
+    """
+    text = str(device)
+    if not _DEVICE.match(text):
+        raise ValidationError(f"{name} must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}")
+    return text
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``"auto"`` → ``"cuda"`` when a GPU is visible, else ``"cpu"``; other valid names pass through.
+
+    Raises ValidationError for an unknown name (``"tpu"``) or a CUDA/MPS device this machine lacks.
+    """
+    device = check_device(device)
+    if device == "cpu":
+        return device
+    import torch  # lazy: this ground-floor module (and the encoder registry) stays torch-free
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValidationError(f"device={device!r} but no CUDA GPU is visible here; use 'auto' or 'cpu'")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValidationError("device='mps' but this machine has no MPS backend; use 'auto' or 'cpu'")
+    return device
+
+
+def check_output_folder(folder, name: str = "output folder"):
+    """Refuse an output folder path that is an existing file (before any work is done).
+
+    Parameters
+    ----------
+    folder : str or Path
+    name : str, default "output folder"
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValidationError
+        When ``folder`` (or one of its parents) exists as a file.
+    """
+    folder = Path(folder)
+    for p in (folder, *folder.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise ValidationError(f"{name} {folder} cannot be created: {p} is a file")
+            break
+    return folder
+

@@ -18,7 +18,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from ._params import validate_params
-from ._validate import check_matrix
+from ._validate import check_matrix, check_output_folder
 from .exceptions import CorruptFileError, NotFittedError, ShapeError, ValidationError
 from .io import atomic_write, atomic_write_json, sha256_file
 
@@ -223,7 +223,7 @@ class BaseAligner:
     def save(self, folder) -> Path:
         """Write ``folder/aligner.json`` and ``folder/aligner.safetensors``; returns the folder."""
         self._check_fitted()
-        folder = Path(folder)
+        folder = check_output_folder(folder)
         folder.mkdir(parents=True, exist_ok=True)
         arrays = {name: np.ascontiguousarray(getattr(self, name)) for name in self._array_attrs}
         arrays.update(self._extra_arrays())
@@ -244,6 +244,9 @@ class BaseAligner:
         old parameter names (:data:`RENAMED_PARAMS`, e.g. ``"seed"``) are mapped to the new ones.
         """
         folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise CorruptFileError(f"{folder} is a file, not a saved aligner (a folder with aligner.json, "
+                                   "as `align fit --out` and `save()` write)")
         meta_path, tensor_path = folder / "aligner.json", folder / "aligner.safetensors"
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))

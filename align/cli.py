@@ -37,11 +37,16 @@ def cmd_models(args) -> int:
 def _read_texts(args):
     if args.file:
         try:
-            with open(args.file, encoding="utf-8") as f:
-                texts = [line.strip() for line in f if line.strip()]
+            with open(args.file, encoding="utf-8-sig") as f:  # -sig: a leading UTF-8 BOM is dropped
+                lines = [(i, line.strip()) for i, line in enumerate(f)]
         except OSError as e:
             raise ValidationError(f"cannot read {args.file}: {e.strerror}") from None
-        return [str(i) for i in range(len(texts))], texts, None
+        except UnicodeDecodeError as e:
+            raise ValidationError(f"{args.file} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
+                                  f"{e.start}); convert it first, e.g. iconv -f latin1 -t utf-8") from None
+        kept = [(i, t) for i, t in lines if t]
+        # ids are the 0-based line numbers, so blank lines do not shift them
+        return [str(i) for i, _ in kept], [t for _, t in kept], None
     if args.corpus == "kjv":
         c = corpora.kjv()
     elif args.corpus == "wordnet":

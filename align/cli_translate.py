@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validate import check_output_folder
 from .base import BaseAligner
 from .embeddings import EmbeddingSet
 from .exceptions import CorruptFileError, ShapeError, ValidationError
@@ -93,6 +94,7 @@ def cmd_fit(args) -> int:
     ValidationError
         For a bad ``--pairs`` or ``--param``, or ids that do not pair.
     """
+    check_output_folder(args.out, "--out")  # before any work: a file in the way fails now, not after the fit
     source, target = _load_set(args.source, "source"), _load_set(args.target, "target")
     X, Y, ids = pair_by_id(source, target, intersect=args.intersect)
     if args.pairs is not None:

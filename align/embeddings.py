@@ -53,7 +53,12 @@ class EmbeddingSet:
         if len(set(self.ids)) != n:
             raise ValidationError("ids must be unique")
         if self.layer is not None:
+            if isinstance(self.layer, bool) or not isinstance(self.layer, (int, np.integer, str)) \
+                    or not str(self.layer).lstrip("-").isdigit():
+                raise ValidationError(f"layer must be an integer layer index or None; got {self.layer!r}")
             self.layer = int(self.layer)
+        if not isinstance(self.meta, dict):
+            raise ValidationError(f"meta must be a dict; got {type(self.meta).__name__}")
 
     def __len__(self) -> int:
         return self.vectors.shape[0]

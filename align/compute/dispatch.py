@@ -18,7 +18,7 @@ import os
 
 import torch
 
-from .._validate import is_torch
+from .._validate import is_torch, resolve_device
 
 BACKENDS = ("auto", "torch", "faiss", "triton")
 TRITON_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -113,9 +113,7 @@ def device_of(x, device) -> torch.device:
     """
     if is_torch(x):
         return x.device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    return torch.device(resolve_device(device))
 
 
 def resolve_backend(backend: str, Q, device) -> str:

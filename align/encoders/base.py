@@ -8,16 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._validate import check_choice, check_positive_int, check_texts
+from .._validate import check_choice, check_positive_int, check_texts, resolve_device  # noqa: F401
 from ..exceptions import ModelNotAvailableError, ValidationError
-
-
-def resolve_device(device: str = "auto") -> str:
-    """``"auto"`` → ``"cuda"`` when a GPU is visible, else ``"cpu"``; other values pass through."""
-    if device == "auto":
-        import torch  # lazy: the encoder registry stays torch-free until a model is used
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def package_installed(dist: str) -> bool:

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from .._params import Check, Interval, StrOptions
 from .._validate import check_choice
 from ..base import BaseAligner, register_aligner
-from ..encoders.base import resolve_device
+from .._validate import resolve_device
 from ..exceptions import CorruptFileError, ShapeError, ValidationError
 from .linear import LinearTranslator, affine_approximation
 from .mlp_blocks import NORMS, ResidualBlock as _Block, ResidualMLP, make_norm as _norm  # noqa: F401 (old names)

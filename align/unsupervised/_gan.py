@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .._params import HasMethods, Interval
-from ..encoders.base import resolve_device
+from .._validate import resolve_device
 from ..exceptions import ValidationError
 from ..compute import csls_knn
 from ..supervised.procrustes import procrustes
