@@ -76,6 +76,7 @@ def atomic_write(path, write_fn, suffix: str = "") -> None:
         write_fn(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, _umask_mode())  # mkstemp makes 0600; a finished file gets the usual mode
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -83,6 +84,13 @@ def atomic_write(path, write_fn, suffix: str = "") -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask_mode() -> int:
+    """0666 minus the process umask: the mode ``open(path, "w")`` would give a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write_json(path, obj) -> None:

@@ -94,3 +94,23 @@ def test_lone_surrogate_in_texts():
     with pytest.raises(ValidationError, match=r"texts\[1\] is not valid Unicode"):
         check_texts(["fine", "bad \ud800 text"])
     assert check_texts(["naïve", "日本語"]) == ["naïve", "日本語"]
+
+
+def test_output_files_get_the_umask_mode(tmp_path):
+    import os
+    import stat
+    old = os.umask(0o022)
+    try:
+        path = EmbeddingSet(np.eye(3, dtype=np.float32)).save(tmp_path / "S.safetensors")
+    finally:
+        os.umask(old)
+    for p in (path, sidecar_path(path)):
+        assert stat.S_IMODE(p.stat().st_mode) == 0o644, p
+
+
+def test_every_error_class_is_exported():
+    import align
+    import align.exceptions as ex
+    for name in ("AlignError", "ShapeError", "ValidationError", "NotFittedError", "ModelNotAvailableError",
+                 "DataNotAvailableError", "CorruptFileError"):
+        assert getattr(align, name) is getattr(ex, name) and name in align.__all__
