@@ -10,6 +10,7 @@ from safetensors.numpy import load_file, save_file
 
 from ._validate import check_matrix
 from .exceptions import CorruptFileError, ShapeError, ValidationError
+from .formats import HOW, PLAIN, TABLES, read_plain, read_table
 from .io import atomic_write, atomic_write_json, sha256_file
 
 FORMAT = "align.EmbeddingSet"
@@ -108,9 +109,44 @@ class EmbeddingSet:
         return path
 
     @classmethod
-    def load(cls, path) -> "EmbeddingSet":
-        """Load a set written by :meth:`save`; raises :class:`CorruptFileError` on any mismatch."""
+    def from_file(cls, path, *, vector_column: str | None = None, id_column: str | None = None) -> "EmbeddingSet":
+        """A set from a user's own file (no sidecar): ``.npy``/``.npz``/``.safetensors`` arrays, Parquet,
+        Arrow/Feather tables or a Hugging Face ``datasets`` folder (:mod:`align.formats`).
+
+        Parameters
+        ----------
+        path : str or Path
+        vector_column, id_column : str or None
+            Table columns; by default the only number-list column and a column named ``id``.
+            Rows are numbered ``"0".."n-1"`` when there is no id column.
+
+        Returns
+        -------
+        EmbeddingSet
+            ``meta["source_file"]`` names the file; model, layer and texts are unknown (None).
+        """
         path = Path(path)
+        if path.is_dir() or path.suffix in TABLES:
+            vectors, ids = read_table(path, vector_column=vector_column, id_column=id_column)
+        elif path.suffix in PLAIN:
+            vectors, ids = read_plain(path)
+        else:
+            raise CorruptFileError(f"{path}: unknown kind of file; {HOW}")
+        try:
+            return cls(vectors, ids, meta={"source_file": path.name})
+        except (ShapeError, ValidationError) as e:
+            raise ValidationError(f"{path}: {e}") from None
+
+    @classmethod
+    def load(cls, path) -> "EmbeddingSet":
+        """Load a set written by :meth:`save`, or a plain file (:meth:`from_file`) when no sidecar
+        belongs to it; raises :class:`CorruptFileError` on any mismatch."""
+        path = Path(path)
+        if path.is_dir() or path.suffix in TABLES or path.suffix == ".npy" or (
+                path.suffix in _SUFFIXES and not sidecar_path(path).exists() and not path.with_suffix(".json").exists()):
+            if not path.exists():
+                raise CorruptFileError(f"{path} does not exist")
+            return cls.from_file(path)
         if path.suffix == ".json":
             side_path = path
         elif path.suffix in _SUFFIXES:
@@ -118,7 +154,7 @@ class EmbeddingSet:
             if not side_path.exists() and path.with_suffix(".json").exists():
                 side_path = path.with_suffix(".json")  # written before sidecars kept the full name
         else:
-            raise CorruptFileError(f"{path} is not an EmbeddingSet file (.safetensors, .npz or .json)")
+            raise CorruptFileError(f"{path}: unknown kind of file; {HOW}")
         side = _read_sidecar(path, side_path)
         if path.suffix != ".json" and side.get("vector_file") != path.name:
             raise CorruptFileError(f"{side_path} belongs to {side.get('vector_file')!r}, not to {path.name!r}; "

@@ -95,11 +95,11 @@ def test_tampered_sidecar_is_detected(tmp_path):
 
 def test_not_an_embedding_set(tmp_path):
     other = tmp_path / "other.safetensors"
-    save_file({"w": np.ones((2, 2), np.float32)}, str(other))
-    with pytest.raises(CorruptFileError, match="sidecar"):
+    save_file({"w": np.ones((2, 2), np.float32), "b": np.ones(2, np.float32)}, str(other))
+    with pytest.raises(ValidationError, match="holds arrays"):  # no sidecar, two arrays: which one?
         EmbeddingSet.load(other)
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(CorruptFileError):
+    with pytest.raises(CorruptFileError, match="unknown kind of file; align reads"):
         EmbeddingSet.load(tmp_path / "notes.txt")
     (tmp_path / "foreign.json").write_text(json.dumps({"format": "something else"}))
     with pytest.raises(AlignError):
