@@ -47,7 +47,7 @@ def add_compare_parser(sub):
         The ``compare`` parser.
     """
     c = sub.add_parser("compare", help="representation similarity of two embedding files (rows paired by id)")
-    c.add_argument("a", help="EmbeddingSet file (.safetensors or .npz, with its .json sidecar)")
+    c.add_argument("a", help="vectors: an EmbeddingSet file, a plain .npy/.npz/.safetensors array, a Parquet/Arrow table or a datasets folder")
     c.add_argument("b", help="second EmbeddingSet file; same ids as A, any order")
     c.add_argument("--metric", default="mutual_knn", choices=sorted(SIMILARITY), help="similarity metric")
     c.add_argument("--k", type=int, default=10, help="neighbours for mutual_knn, cycle_knn and cknna")

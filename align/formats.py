@@ -42,8 +42,8 @@ def read_plain(path: Path):
             arrays = load_file(str(path))
     except ValueError as e:
         raise CorruptFileError(f"{path}: cannot read it as a plain array without pickle ({e})") from None
-    except OSError as e:
-        raise CorruptFileError(f"{path}: cannot read it ({e})") from None
+    except Exception as e:  # zipfile/OSError for .npz, SafetensorError for .safetensors: all mean unreadable
+        raise CorruptFileError(f"{path}: cannot read it ({type(e).__name__}: {e})") from None
     key = next((k for k in ("vectors", "embeddings") if k in arrays), None)
     if key is None:
         if len(arrays) != 1:
