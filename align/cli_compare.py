@@ -33,38 +33,6 @@ def pair_by_id(a, b):
     return a.vectors, b.vectors[[where[i] for i in a.ids]]
 
 
-def add_compare_parser(sub):
-    """Register the ``compare`` sub-command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``align`` parser's sub-command collection.
-
-    Returns
-    -------
-    argparse.ArgumentParser
-        The ``compare`` parser.
-    """
-    c = sub.add_parser("compare", help="representation similarity of two embedding files (rows paired by id)")
-    c.add_argument("a", help="vectors: an EmbeddingSet file, a plain .npy/.npz/.safetensors array, a Parquet/Arrow table or a datasets folder")
-    c.add_argument("b", help="second EmbeddingSet file; same ids as A, any order")
-    c.add_argument("--metric", default="mutual_knn", choices=sorted(SIMILARITY), help="similarity metric")
-    c.add_argument("--k", type=int, default=10, help="neighbours for mutual_knn, cycle_knn and cknna")
-    c.add_argument("--dim", type=int, default=10, help="subspace dimension for svcca")
-    c.add_argument("--permutations", type=int, default=0, metavar="N",
-                   help="permutation test with N shuffles of the pairing (p-value and null)")
-    c.add_argument("--bootstrap", type=int, default=0, metavar="N", help="bootstrap CI over rows with N resamples")
-    c.add_argument("--prepare", action="store_true",
-                   help="apply the platonic-rep preprocessing first (clip at the 0.95 quantile of |x|, "
-                        "L2-normalise rows); default: vectors as stored")
-    c.add_argument("--zscore", action="store_true", help="z-score every dimension first (advised for decoder LLMs)")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--json", action="store_true", help="print the result as JSON")
-    c.set_defaults(func=cmd_compare)
-    return c
-
-
 def cmd_compare(args) -> int:
     """``align compare A B``: one similarity value, optionally with a permutation null and a bootstrap CI.
 

@@ -252,39 +252,3 @@ def _parse_ks(text):
     if not ks or min(ks) < 1:
         raise ValidationError(f"--ks expects positive integers; got {text!r}")
     return ks
-
-
-def add_commands(sub) -> None:
-    """Register ``fit``, ``translate`` and ``evaluate`` on an argparse sub-parser collection."""
-    f = sub.add_parser("fit", help="fit a translator from paired EmbeddingSet files (rows paired by id)")
-    f.add_argument("--method", required=True, choices=sorted(_methods()), help="translator")
-    f.add_argument("--source", required=True, help="source EmbeddingSet (.safetensors/.npz)")
-    f.add_argument("--target", required=True, help="target EmbeddingSet, same ids")
-    f.add_argument("--pairs", type=int, help="train on N randomly chosen pairs (seeded; default all)")
-    f.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="translator parameter; JSON when it parses, else a string (e.g. --param alpha=0.1 --param loss=cosine)")
-    f.add_argument("--seed", type=int, default=0, help="seed for the pair sample and the translator")
-    f.add_argument("--device", default="auto", help="auto, cpu, cuda (MLP only)")
-    f.add_argument("--intersect", action="store_true", help="use the ids both files share instead of failing")
-    f.add_argument("--out", required=True, help="model folder to write")
-    f.set_defaults(func=cmd_fit)
-
-    t = sub.add_parser("translate", help="map an EmbeddingSet into the target space with a fitted model")
-    t.add_argument("--model", required=True, help="model folder written by `align fit`")
-    t.add_argument("--input", required=True, help="source-space EmbeddingSet")
-    t.add_argument("--out", required=True, help="output EmbeddingSet (.safetensors or .npz)")
-    t.set_defaults(func=cmd_translate)
-
-    e = sub.add_parser("evaluate", help="score a fitted model on paired files, with 95%% bootstrap CIs")
-    e.add_argument("--model", required=True, help="model folder written by `align fit`")
-    e.add_argument("--source", required=True, help="source EmbeddingSet")
-    e.add_argument("--target", required=True, help="target EmbeddingSet, same ids")
-    e.add_argument("--ks", default="1,5,10", help="top-k cut-offs (default 1,5,10)")
-    e.add_argument("--csls-k", type=int, default=10, help="also rank by CSLS with this k (0: off)")
-    e.add_argument("--gallery-size", type=int, help="rank among the true target + N-1 random others")
-    e.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--include-train", action="store_true", help="also score the ids the model was fitted on")
-    e.add_argument("--intersect", action="store_true", help="use the ids both files share instead of failing")
-    e.add_argument("--json", help="also write the scores to this JSON file")
-    e.set_defaults(func=cmd_evaluate)

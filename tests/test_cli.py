@@ -68,3 +68,17 @@ def test_recipe_unknown_flag_is_a_one_line_error(capsys):
     assert main(["recipe", "platonic_convergence", "--no-such-key", "1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("align: error:") and "no_such_key" in err and len(err.strip().splitlines()) == 1
+
+
+def test_help_and_parsing_import_nothing_heavy():
+    code = ("import sys; from align.cli import build_parser; build_parser().parse_args(['compare', 'a', 'b']); "
+            "print(sorted(m for m in ('torch', 'numpy', 'transformers', 'pyarrow', 'matplotlib') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", (r.stdout, r.stderr)
+
+
+def test_parser_lists_match_the_registries():
+    from align.cli_parsers import METRIC_NAMES, TRANSLATORS
+    from align.cli_translate import _methods
+    from align.metrics import SIMILARITY
+    assert set(METRIC_NAMES) == set(SIMILARITY) and set(TRANSLATORS) == set(_methods())

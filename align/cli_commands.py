@@ -1,0 +1,90 @@
+"""The ``align models``, ``embed`` and ``recipe`` commands (imported only when one of them runs)."""
+from __future__ import annotations
+
+from . import corpora
+from .cache import embed
+from .encoders import list_encoders
+from .exceptions import ValidationError
+from .recipes import get_recipe
+from .recipes.common import apply_overrides
+from .report import text_table
+
+
+def cmd_models(args) -> int:
+    """``align models [--long]``: print the encoder registry as a table; returns the exit code 0."""
+    rows = [{"name": e.name, "family": e.family, "kind": e.kind, "dim": e.dim,
+             "layers": "-" if e.n_layers is None else e.n_layers,
+             "installed": "yes" if e.installed else "no", "description": e.description}
+            for e in list_encoders()]
+    cols = ["name", "family", "kind", "dim", "layers", "installed"] + (["description"] if args.long else [])
+    print(text_table(rows, cols))
+    return 0
+
+
+def _read_texts(args):
+    if args.file:
+        try:
+            with open(args.file, encoding="utf-8-sig") as f:  # -sig: a leading UTF-8 BOM is dropped
+                lines = [(i, line.strip()) for i, line in enumerate(f)]
+        except OSError as e:
+            raise ValidationError(f"cannot read {args.file}: {e.strerror}") from None
+        except UnicodeDecodeError as e:
+            raise ValidationError(f"{args.file} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
+                                  f"{e.start}); convert it first, e.g. iconv -f latin1 -t utf-8") from None
+        kept = [(i, t) for i, t in lines if t]
+        # ids are the 0-based line numbers, so blank lines do not shift them
+        return [str(i) for i, _ in kept], [t for _, t in kept], None
+    if args.corpus == "kjv":
+        c = corpora.kjv()
+    elif args.corpus == "wordnet":
+        c = corpora.wordnet_glosses()
+    elif args.corpus in ("bible-en", "bible-ny"):
+        p = corpora.bible_parallel("ny")
+        return p.ids, (p.source if args.corpus == "bible-en" else p.target), p.labels
+    else:
+        raise ValidationError(f"unknown corpus {args.corpus!r}")
+    return c.ids, c.texts, c.labels
+
+
+def cmd_embed(args) -> int:
+    """``align embed``: embed a packaged corpus or a text file and save an EmbeddingSet.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``model``, ``corpus`` or ``file``, ``limit``, ``layer``, ``pooling``, ``device``,
+        ``no_cache``, ``out``.
+
+    Returns
+    -------
+    int
+        Exit code 0.
+
+    Raises
+    ------
+    ValidationError
+        For a bad ``--limit``, ``--out`` suffix, unreadable file or no texts.
+    """
+    if args.limit is not None and args.limit < 1:
+        raise ValidationError(f"--limit must be >= 1; got {args.limit}")
+    if not args.out.endswith((".safetensors", ".npz")):
+        raise ValidationError(f"--out must end in .safetensors or .npz; got {args.out!r}")
+    ids, texts, labels = _read_texts(args)
+    if args.limit:
+        ids, texts = ids[:args.limit], texts[:args.limit]
+        labels = labels[:args.limit] if labels else None
+    if not texts:
+        raise ValidationError("no texts to embed")
+    es = embed(texts, args.model, layer=args.layer, pooling=args.pooling, ids=ids, labels=labels,
+               cache=not args.no_cache, show_progress=True, device=args.device)
+    path = es.save(args.out)
+    print(f"wrote {path} ({len(es)} x {es.dim}, model={es.model}, layer={es.layer}, pooling={es.pooling})")
+    return 0
+
+
+def cmd_recipe(args) -> int:
+    """``align recipe NAME [--set key=value ...]``: run a recipe with config overrides; returns 0."""
+    module = get_recipe(args.name)
+    config = apply_overrides(module.Config(), args.set)
+    module.run(config)
+    return 0
