@@ -56,17 +56,30 @@ def main(argv=None) -> int:
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    argv = recipe_flags_to_sets(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) >= 3 and argv[0] == "recipe" and not argv[1].startswith("-") and {"-h", "--help"} & set(argv[2:]):
+        argv = ["recipe-help", argv[1]]  # `align recipe NAME --help`: the recipe's config keys
+    if argv[:1] == ["recipe-help"]:
+        return _run("cli_commands:print_recipe_help", argv[1])
+    argv = recipe_flags_to_sets(argv)
     args = build_parser().parse_args(argv)
-    module, _, name = args.func.partition(":")
+    return _run(args.func, args)
+
+
+def _run(func: str, arg) -> int:
+    """Import ``align.<module>`` for ``"module:function"``, call it, and turn AlignErrors into exit 2."""
+    module, _, name = func.partition(":")
     try:
-        return getattr(importlib.import_module(f"align.{module}"), name)(args)
+        return getattr(importlib.import_module(f"align.{module}"), name)(arg)
     except AlignError as e:
         print(f"align: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("align: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed: stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 """The ``align models``, ``embed`` and ``recipe`` commands (imported only when one of them runs)."""
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import re
+
 from . import corpora
 from .cache import embed
 from .encoders import list_encoders
@@ -87,4 +91,52 @@ def cmd_recipe(args) -> int:
     module = get_recipe(args.name)
     config = apply_overrides(module.Config(), args.set)
     module.run(config)
+    return 0
+
+
+def config_help(config_cls) -> list[tuple[str, str, str]]:
+    """``(key, default, doc)`` of each field of a recipe's ``Config`` dataclass.
+
+    The doc is the comment after the field in the source (``key: type = default  # doc``).
+
+    Parameters
+    ----------
+    config_cls : type
+        A dataclass.
+
+    Returns
+    -------
+    list of (str, str, str)
+    """
+    docs = {}
+    try:
+        for line in inspect.getsource(config_cls).splitlines():
+            m = re.match(r"^\s+(\w+)\s*:[^=]*=.*?#\s*(.*)$", line)
+            if m:
+                docs[m.group(1)] = m.group(2).strip()
+    except (OSError, TypeError):
+        pass  # no source (frozen app): keys and defaults only
+    config = config_cls()
+    return [(f.name, repr(getattr(config, f.name)), docs.get(f.name, "")) for f in dataclasses.fields(config)]
+
+
+def print_recipe_help(name: str) -> int:
+    """``align recipe NAME --help``: the recipe's summary and every config key with default and doc.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    int
+        Exit code 0.
+    """
+    module = get_recipe(name)
+    summary = (module.__doc__ or "").strip().split("\n\n")[0]
+    print(f"usage: align recipe {name} [--KEY VALUE | --set KEY=VALUE ...]\n\n{summary}\n\nconfig keys:")
+    rows = config_help(module.Config)
+    width = max(len(k) for k, _, _ in rows)
+    for key, default, doc in rows:
+        print(f"  --{key.ljust(width)}  default {default}" + (f"  — {doc}" if doc else ""))
     return 0

@@ -82,3 +82,12 @@ def test_parser_lists_match_the_registries():
     from align.cli_translate import _methods
     from align.metrics import SIMILARITY
     assert set(METRIC_NAMES) == set(SIMILARITY) and set(TRANSLATORS) == set(_methods())
+
+
+def test_recipe_help_lists_config_keys_with_defaults_and_docs(capsys):
+    assert main(["recipe", "align_unshared", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "config keys:" in out and "--n_pool" in out and "default 5000" in out
+    assert "strings per side for the method comparison" in out
+    assert main(["recipe", "nope", "-h"]) == 2
+    assert "unknown recipe 'nope'" in capsys.readouterr().err
