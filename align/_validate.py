@@ -1,8 +1,10 @@
 """Input checks shared by the public functions: one place that turns bad arrays into clear errors."""
 from __future__ import annotations
 
+import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -256,6 +258,48 @@ def check_output_folder(folder, name: str = "output folder"):
         if p.exists():
             if not p.is_dir():
                 raise ValidationError(f"{name} {folder} cannot be created: {p} is a file")
+            check_writable(p, f"{name} {folder}" if p != folder else name)
             break
     return folder
+
+
+def check_writable(folder, name: str = "output folder") -> None:
+    """Refuse a folder this process cannot create files in — before the heavy work, not after it.
+
+    Parameters
+    ----------
+    folder : str or Path
+        An existing folder (the nearest existing parent of an output path).
+    name : str, default "output folder"
+
+    Raises
+    ------
+    ValidationError
+        When a probe file cannot be created there (read-only file system, no permission).
+    """
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".align-write-probe-", dir=folder)
+    except OSError as e:
+        raise ValidationError(f"{name}: {folder} is not writable ({e.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def check_output_file(path, name: str = "--out") -> Path:
+    """Refuse an output file whose folder cannot be written (see :func:`check_writable`).
+
+    Parameters
+    ----------
+    path : str or Path
+    name : str, default "--out"
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValidationError(f"{name} {path} is a folder; give a file name")
+    check_output_folder(path.parent, name)
+    return path
 

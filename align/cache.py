@@ -14,7 +14,7 @@ import json
 import warnings
 from pathlib import Path
 
-from ._validate import check_texts
+from ._validate import check_output_folder, check_texts
 from .embeddings import EmbeddingSet, sidecar_path
 from .encoders import Encoder, load_encoder
 from .exceptions import CorruptFileError, ShapeError, ValidationError
@@ -125,6 +125,8 @@ def embed_layers(texts, model, *, layers="all", pooling=None, cache: bool = True
                 warnings.warn(f"align cache: ignoring a corrupt entry and recomputing ({e})", stacklevel=2)
         missing.append(layer)
     if missing:
+        if cache:  # an unwritable ALIGN_CACHE fails now, not after minutes of encoding
+            check_output_folder(cache_root(), "the embedding cache (ALIGN_CACHE)")
         computed = enc.encode_layers(texts, layers=missing, pooling=pooling, show_progress=show_progress)
         for layer in missing:
             found[layer] = computed[layer]

@@ -6,6 +6,7 @@ import inspect
 import re
 
 from . import corpora
+from ._validate import check_output_file, check_output_folder
 from .cache import embed
 from .encoders import list_encoders
 from .exceptions import ValidationError
@@ -73,6 +74,7 @@ def cmd_embed(args) -> int:
         raise ValidationError(f"--limit must be >= 1; got {args.limit}")
     if not args.out.endswith((".safetensors", ".npz")):
         raise ValidationError(f"--out must end in .safetensors or .npz; got {args.out!r}")
+    check_output_file(args.out)  # before the embedding, not after it
     ids, texts, labels = _read_texts(args)
     if args.limit:
         ids, texts = ids[:args.limit], texts[:args.limit]
@@ -90,6 +92,8 @@ def cmd_recipe(args) -> int:
     """``align recipe NAME [--set key=value ...]``: run a recipe with config overrides; returns 0."""
     module = get_recipe(args.name)
     config = apply_overrides(module.Config(), args.set)
+    if getattr(config, "out", None):
+        check_output_folder(config.out, "out")  # the run folder is written at the end: check it now
     module.run(config)
     return 0
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validate import check_output_folder
+from ._validate import check_output_file, check_output_folder
 from .base import BaseAligner
 from .embeddings import EmbeddingSet
 from .exceptions import CorruptFileError, ShapeError, ValidationError
@@ -171,6 +171,7 @@ def cmd_translate(args) -> int:
     """
     if Path(args.out).resolve() == Path(args.input).resolve():
         raise ValidationError(f"--out {args.out} is the input file; write the translation to another path")
+    check_output_file(args.out)
     model, info = _load_model(args.model)
     es = _load_set(args.input, "input")
     _check_dims(model, es.vectors, args.input)

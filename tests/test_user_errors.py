@@ -14,7 +14,10 @@ from align._validate import check_device, check_texts
 from align.cli import main
 from align.embeddings import sidecar_path
 from align.exceptions import ValidationError
+from align.cache import embed
 from align.supervised import MLPTranslator
+
+from toy_encoders import ToyLayers
 
 
 @pytest.fixture
@@ -114,3 +117,19 @@ def test_every_error_class_is_exported():
     for name in ("AlignError", "ShapeError", "ValidationError", "NotFittedError", "ModelNotAvailableError",
                  "DataNotAvailableError", "CorruptFileError"):
         assert getattr(align, name) is getattr(ex, name) and name in align.__all__
+
+
+def test_unwritable_outputs_fail_before_the_work(sets, capsys, monkeypatch, tmp_path):
+    tmp, a, b = sets
+    # /proc refuses new files even for root: a stand-in for a read-only folder
+    _fails_cleanly(["fit", "--method", "procrustes", "--source", str(a), "--target", str(b),
+                    "--out", "/proc/align-test/m"], capsys, "is not writable")
+    assert main(["fit", "--method", "procrustes", "--source", str(a), "--target", str(b), "--out", str(tmp / "m")]) == 0
+    _fails_cleanly(["translate", "--model", str(tmp / "m"), "--input", str(a), "--out", "/proc/t.safetensors"],
+                   capsys, "is not writable")
+    (tmp / "t.txt").write_text("hello\n")
+    _fails_cleanly(["embed", "--model", "minilm-l3-onnx", "--file", str(tmp / "t.txt"), "--out", "/proc/e.npz"],
+                   capsys, "is not writable")
+    monkeypatch.setenv("ALIGN_CACHE", "/proc/align-cache")
+    with pytest.raises(ValidationError, match=r"embedding cache \(ALIGN_CACHE\) /proc/align-cache: /proc is not writable"):
+        embed(["a", "b"], ToyLayers("toy-w", 1))
