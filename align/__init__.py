@@ -5,15 +5,15 @@ The user-facing names load on first use (PEP 562), so ``import align`` — and t
 """
 import importlib
 
-from .exceptions import (AlignError, CorruptFileError, DataNotAvailableError, ModelNotAvailableError, NotFittedError,
-                         ShapeError, ValidationError)
+from .exceptions import (AlignError, CorruptFileError, DataNotAvailableError, DegenerateFitWarning, ModelNotAvailableError,
+                         NotFittedError, ShapeError, ValidationError)
 
 __version__ = "0.1.0"
 _LAZY = {"EmbeddingSet": "embeddings", "embed": "cache", "embed_layers": "cache", "list_encoders": "encoders",
          "load_encoder": "encoders", "knn": "compute"}
 __all__ = ["EmbeddingSet", "embed", "embed_layers", "list_encoders", "load_encoder", "knn",
-           "AlignError", "CorruptFileError", "DataNotAvailableError", "ModelNotAvailableError", "NotFittedError",
-           "ShapeError", "ValidationError"]
+           "AlignError", "CorruptFileError", "DataNotAvailableError", "DegenerateFitWarning", "ModelNotAvailableError",
+           "NotFittedError", "ShapeError", "ValidationError"]
 
 
 def __getattr__(name):

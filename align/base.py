@@ -19,7 +19,7 @@ from safetensors.numpy import load_file, save_file
 
 from ._params import validate_params
 from ._validate import check_matrix, check_output_folder
-from .exceptions import CorruptFileError, NotFittedError, ShapeError, ValidationError
+from .exceptions import CorruptFileError, DegenerateFitWarning, NotFittedError, ShapeError, ValidationError
 from .io import atomic_write, atomic_write_json, sha256_file
 
 _FORMAT = "align.Aligner"
@@ -209,6 +209,10 @@ class BaseAligner:
         Y = check_matrix(Y, "Y", allow_torch=False)
         if self.supervised and X.shape[0] != Y.shape[0]:
             raise ShapeError(f"supervised fit needs paired rows: X has {X.shape[0]} rows but Y has {Y.shape[0]}")
+        if self.supervised and X.shape[0] < 3 and max(X.shape[1], Y.shape[1]) > 2:
+            warnings.warn(f"{type(self).__name__}: {X.shape[0]} pair(s) for a {X.shape[1]} → {Y.shape[1]}-d map "
+                          "determine at most one direction of it; expect chance-level translations",
+                          DegenerateFitWarning, stacklevel=3)
         return X, Y
 
     def _check_transform_input(self, X, name="X", side="in"):

@@ -31,3 +31,7 @@ class DataNotAvailableError(AlignError, LookupError):
 
 class CorruptFileError(AlignError, OSError):
     """A file is missing, truncated, tampered with, or not of the expected kind."""
+
+
+class DegenerateFitWarning(UserWarning):
+    """A fit that ran but can hardly mean anything (e.g. one pair for a 384-d Procrustes map)."""

@@ -133,3 +133,16 @@ def test_unwritable_outputs_fail_before_the_work(sets, capsys, monkeypatch, tmp_
     monkeypatch.setenv("ALIGN_CACHE", "/proc/align-cache")
     with pytest.raises(ValidationError, match=r"embedding cache \(ALIGN_CACHE\) /proc/align-cache: /proc is not writable"):
         embed(["a", "b"], ToyLayers("toy-w", 1))
+
+
+@pytest.mark.parametrize("cls", ["ProcrustesTranslator", "LinearTranslator"])
+def test_one_pair_fit_warns(cls):
+    import warnings
+    import align.supervised as sup
+    from align.exceptions import DegenerateFitWarning
+    X = np.random.default_rng(0).standard_normal((1, 384)).astype(np.float32)
+    with pytest.warns(DegenerateFitWarning, match="1 pair"):
+        getattr(sup, cls)().fit(X, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateFitWarning)
+        getattr(sup, cls)().fit(np.vstack([X] * 3) + np.arange(3)[:, None], np.vstack([X] * 3))
