@@ -9,6 +9,7 @@ from . import corpora
 from ._validate import check_output_file, check_output_folder
 from .cache import embed
 from .encoders import list_encoders
+from .formats import read_texts
 from .exceptions import ValidationError
 from .recipes import get_recipe
 from .recipes.common import apply_overrides
@@ -28,17 +29,8 @@ def cmd_models(args) -> int:
 
 def _read_texts(args):
     if args.file:
-        try:
-            with open(args.file, encoding="utf-8-sig") as f:  # -sig: a leading UTF-8 BOM is dropped
-                lines = [(i, line.strip()) for i, line in enumerate(f)]
-        except OSError as e:
-            raise ValidationError(f"cannot read {args.file}: {e.strerror}") from None
-        except UnicodeDecodeError as e:
-            raise ValidationError(f"{args.file} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
-                                  f"{e.start}); convert it first, e.g. iconv -f latin1 -t utf-8") from None
-        kept = [(i, t) for i, t in lines if t]
-        # ids are the 0-based line numbers, so blank lines do not shift them
-        return [str(i) for i, _ in kept], [t for _, t in kept], None
+        ids, texts = read_texts(args.file, text_column=args.text_column, id_column=args.id_column)
+        return ids, texts, None
     if args.corpus == "kjv":
         c = corpora.kjv()
     elif args.corpus == "wordnet":

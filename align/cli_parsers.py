@@ -40,7 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True, help="encoder name (see `align models`)")
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--corpus", choices=["kjv", "wordnet", "bible-en", "bible-ny"], help="packaged corpus")
-    src.add_argument("--file", help="text file, one text per line")
+    src.add_argument("--file", help="texts: a text file (one per line; ids = line numbers), JSONL, CSV/TSV, "
+                                     "or a Parquet/Arrow table")
+    e.add_argument("--text-column", help="column / JSON key of the texts (default: text, sentence, content …)")
+    e.add_argument("--id-column", help="column / JSON key of the ids (default: id, doc_id …; else row numbers)")
     e.add_argument("--limit", type=int, help="embed only the first N texts")
     e.add_argument("--layer", type=int, help="hidden-state layer (default: the model's output)")
     e.add_argument("--pooling", choices=["mean", "last"], help="pooling for per-layer states")

@@ -8,6 +8,7 @@ Nothing here unpickles: ``.npy`` / ``.npz`` are read with ``allow_pickle=False``
 """
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -87,6 +88,84 @@ def read_table(path: Path, *, vector_column: str | None = None, id_column: str |
     if idc is not None:
         ids = [str(v) for v in table.column(idc).to_pylist()]
     return _matrix(vectors, path), ids
+
+
+TEXT_NAMES = ("text", "texts", "sentence", "content", "document", "passage", "body")
+
+
+def read_texts(path, *, text_column: str | None = None, id_column: str | None = None):
+    """Texts (and ids) from a plain text file (one per line), JSONL, CSV/TSV or a Parquet/Arrow table.
+
+    Parameters
+    ----------
+    path : str or Path
+    text_column : str or None
+        Column / JSON key of the texts; default one named like :data:`TEXT_NAMES`.
+    id_column : str or None
+        Column / key of the ids; default one named like :data:`ID_NAMES`, else line / row numbers.
+
+    Returns
+    -------
+    ids : list of str
+    texts : list of str
+        Blank texts are dropped (ids stay the line / row numbers of the kept ones).
+
+    Raises
+    ------
+    ValidationError
+        Not UTF-8, a bad JSON line, or no text column.
+    """
+    path = Path(path)
+    try:
+        if path.suffix in TABLES or path.is_dir():
+            table = _open_table(path)
+            records = table.to_pylist()
+        elif path.suffix in (".jsonl", ".ndjson", ".csv", ".tsv"):
+            with open(path, encoding="utf-8-sig", newline="") as f:
+                if path.suffix in (".csv", ".tsv"):
+                    records = list(csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
+                else:
+                    records = [_json_line(line, n, path) for n, line in enumerate(f) if line.strip()]
+        else:
+            with open(path, encoding="utf-8-sig") as f:  # -sig: a leading UTF-8 BOM is dropped
+                lines = [(i, line.strip()) for i, line in enumerate(f)]
+            kept = [(i, t) for i, t in lines if t]  # ids are line numbers: blank lines do not shift them
+            return [str(i) for i, _ in kept], [t for _, t in kept]
+    except OSError as e:
+        raise ValidationError(f"cannot read {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ValidationError(f"{path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+                              "convert it first, e.g. iconv -f latin1 -t utf-8") from None
+    if not records:
+        return [], []
+    keys = list(records[0]) if isinstance(records[0], dict) else []
+    col = text_column or next((k for k in keys if str(k).lower() in TEXT_NAMES), None)
+    if col is None or col not in keys:
+        raise ValidationError(f"{path}: no text column {text_column!r} (columns: {', '.join(map(str, keys))}); "
+                              "pass --text-column" if text_column else
+                              f"{path}: which column holds the texts? columns: {', '.join(map(str, keys))}; "
+                              "pass --text-column")
+    idc = id_column or next((k for k in keys if str(k).lower() in ID_NAMES), None)
+    if id_column is not None and id_column not in keys:
+        raise ValidationError(f"{path}: no id column {id_column!r} (columns: {', '.join(map(str, keys))})")
+    ids, texts = [], []
+    for n, r in enumerate(records):
+        t = r.get(col)
+        if t is None or not str(t).strip():
+            continue
+        ids.append(str(r[idc]) if idc is not None else str(n))
+        texts.append(str(t).strip())
+    return ids, texts
+
+
+def _json_line(line: str, n: int, path: Path) -> dict:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValidationError(f"{path}: line {n + 1} is not JSON ({e.msg})") from None
+    if not isinstance(obj, dict):
+        raise ValidationError(f"{path}: line {n + 1} is a JSON {type(obj).__name__}, not an object")
+    return obj
 
 
 def _open_table(path: Path) -> pa.Table:

@@ -97,3 +97,25 @@ def test_cli_fits_and_compares_plain_files(tmp_path, capsys):
                  "--target", str(tmp_path / "B.parquet"), "--out", str(tmp_path / "m")]) == 0
     assert main(["compare", str(tmp_path / "A.npy"), str(tmp_path / "B.parquet"), "--metric", "cka"]) == 0
     assert "1.0000" in capsys.readouterr().out  # a column permutation: CKA is exactly 1
+
+
+def test_texts_from_jsonl_csv_tsv_parquet_and_plain(tmp_path):
+    from align.formats import read_texts
+    (tmp_path / "t.jsonl").write_text('{"id": "a", "text": "hello"}\n\n{"id": "b", "text": "world"}\n')
+    (tmp_path / "t.csv").write_text("doc_id,body\nx,hello there\ny,\nz,general kenobi\n")
+    (tmp_path / "t.tsv").write_text("sentence\tkey\nfirst\tk1\nsecond\tk2\n")
+    pq.write_table(pa.table({"uuid": ["u1", "u2"], "passage": ["p one", "p two"]}), tmp_path / "t.parquet")
+    (tmp_path / "t.txt").write_bytes("\ufeffone\n\nthree\n".encode())
+    assert read_texts(tmp_path / "t.jsonl") == (["a", "b"], ["hello", "world"])
+    assert read_texts(tmp_path / "t.csv", text_column="body") == (["x", "z"], ["hello there", "general kenobi"])
+    assert read_texts(tmp_path / "t.tsv") == (["k1", "k2"], ["first", "second"])
+    assert read_texts(tmp_path / "t.parquet") == (["u1", "u2"], ["p one", "p two"])
+    assert read_texts(tmp_path / "t.txt") == (["0", "2"], ["one", "three"])
+    (tmp_path / "bad.jsonl").write_text('{"text": "ok"}\nnot json\n')
+    with pytest.raises(ValidationError, match="line 2 is not JSON"):
+        read_texts(tmp_path / "bad.jsonl")
+    (tmp_path / "cols.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValidationError, match="which column holds the texts"):
+        read_texts(tmp_path / "cols.csv")
+    with pytest.raises(ValidationError, match="no id column 'nope'"):
+        read_texts(tmp_path / "t.jsonl", id_column="nope")
