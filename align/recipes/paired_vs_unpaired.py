@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..exceptions import ValidationError
 from ..methods import get_method
@@ -169,13 +170,16 @@ def run(config: Config, *, verbose: bool = True):
         if seed == config.seeds[0]:
             preds[(name, n)] = pred
 
-    with timer(timings, "fit_eval_s"), limit_threads(config.threads):
+    n_fits = len(config.seeds) * (len(unsup) + len(points) * len(methods))
+    bar = tqdm(total=n_fits, desc="fit + evaluate", unit="fit", disable=not verbose, leave=False)
+    with timer(timings, "fit_eval_s"), limit_threads(config.threads), bar:
         for seed in config.seeds:
             init_model = None
             for m in unsup + ([init] if init is not None and init not in unsup else []):
                 model, fit_s = _fit(m.factory(seed=seed, n_pairs=0, config=config), data.X_train, data.Y_pool)
                 if m in unsup:
                     record(m.name, 0, seed, model, fit_s, data.X_eval)
+                    bar.update()
                 if init is not None and m.name == init.name:
                     init_model = model
             order = np.random.default_rng(seed).permutation(config.n_train)
@@ -195,6 +199,7 @@ def run(config: Config, *, verbose: bool = True):
                         else:
                             model, fit_s = _fit(model, data.X_train[idx], data.Y_train[idx])
                         record(name, n, seed, model, fit_s, data.X_eval)
+                    bar.update()
             say(f"  seed {seed} done ({time.perf_counter() - t_start:.0f} s)")
     with timer(timings, "stats_s"):
         curve = aggregate(runs, config)
