@@ -64,12 +64,14 @@ def cmd_compare(args) -> int:
            "layer": a.layer, "dim": a.dim}, "b": {"file": args.b, "model": b.model, "layer": b.layer, "dim": b.dim},
            "prepared": bool(args.prepare), "zscored": bool(args.zscore)}
     if args.permutations:
-        res = permutation_test(args.metric, X, Y, n_permutations=args.permutations, seed=args.seed, metric_kwargs=kw)
+        res = permutation_test(args.metric, X, Y, n_permutations=args.permutations, seed=args.seed, metric_kwargs=kw,
+                               show_progress=True)
         out.update(value=res["value"], p_value=res["p_value"], n_permutations=args.permutations, null=res["null"])
     else:
         out["value"] = float(SIMILARITY[args.metric](X, Y, **kw))
     if args.bootstrap:
-        ci = bootstrap_metric(args.metric, X, Y, n_boot=args.bootstrap, seed=args.seed, metric_kwargs=kw)
+        ci = bootstrap_metric(args.metric, X, Y, n_boot=args.bootstrap, seed=args.seed, metric_kwargs=kw,
+                              show_progress=True)
         out["ci"] = {k: ci[k] for k in ("low", "high", "level", "n_boot", "scheme")}
     if args.json:
         print(json.dumps(out, indent=1))

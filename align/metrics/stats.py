@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .._validate import check_positive_int
 from ..exceptions import ShapeError, ValidationError
@@ -94,7 +95,7 @@ def _check_level(level):
 
 def paired_similarity(metric, sets_a, sets_b=None, *, pairs=None, n_permutations: int = 0, n_boot: int = 0,
                       seed: int = 0, metric_kwargs: dict | None = None, scheme: str = "auto",
-                      boot_indices=None) -> dict:
+                      boot_indices=None, show_progress: bool = False) -> dict:
     """Engine behind the similarity statistics: one metric on many pairs of representations.
 
     Args:
@@ -114,6 +115,7 @@ def paired_similarity(metric, sets_a, sets_b=None, *, pairs=None, n_permutations
             unbiased_cka and rsa (closed forms, see :mod:`align.metrics.similarity_scorers`) and by
             plain recomputation otherwise (cknna: biased upward, a warning says so). ``"auto"``
             picks ``items`` where it exists, else ``rows``.
+        show_progress: tqdm bars (stderr) over the permutation and bootstrap rounds.
         boot_indices: optional (B, n) int array of resamples to use instead of drawing ``n_boot``
             (so several metrics, or a metric and another per-item quantity, share the same resamples).
     Returns:
@@ -139,7 +141,8 @@ def paired_similarity(metric, sets_a, sets_b=None, *, pairs=None, n_permutations
     null = None
     if n_permutations:
         null = np.empty((n_permutations, len(pairs)))
-        for r in range(n_permutations):
+        for r in tqdm(range(n_permutations), desc=f"{scorer.name} permutations", unit="perm",
+                      disable=not show_progress, leave=False):
             perm = rng.permutation(n)
             null[r] = [scorer.score(sa[i], sb[j], perm) for i, j in pairs]
     if boot_indices is not None:
@@ -160,7 +163,8 @@ def paired_similarity(metric, sets_a, sets_b=None, *, pairs=None, n_permutations
             warnings.warn("bootstrap of cknna by row resampling: duplicated rows become mutual neighbours, "
                           "so the resampled values are biased upward; read the interval with care", stacklevel=3)
         boot = np.empty((n_boot, len(pairs)))
-        for b in range(n_boot):
+        for b in tqdm(range(n_boot), desc=f"{scorer.name} bootstrap", unit="resample", disable=not show_progress,
+                      leave=False):
             idx = rng.integers(0, n, size=n) if boot_indices is None else boot_indices[b]
             if items:
                 boot[b] = [rows[p][idx].mean() for p in pairs]
@@ -182,7 +186,7 @@ def _as_list(sets, name):
 
 
 def permutation_test(metric, X, Y, *, n_permutations: int = 1000, seed: int = 0,
-                     metric_kwargs: dict | None = None, return_null: bool = False) -> dict:
+                     metric_kwargs: dict | None = None, return_null: bool = False, show_progress: bool = False) -> dict:
     """Is ``metric(X, Y)`` larger than for a random pairing of the rows? (one-sided permutation test)
 
     The null shuffles the pairing (``Y[perm]``) ``n_permutations`` times; the p-value counts the
@@ -195,7 +199,7 @@ def permutation_test(metric, X, Y, *, n_permutations: int = 1000, seed: int = 0,
     """
     n_permutations = check_positive_int(n_permutations, "n_permutations")
     res = paired_similarity(metric, [X], [Y], pairs=[(0, 0)], n_permutations=n_permutations, seed=seed,
-                            metric_kwargs=metric_kwargs)
+                            metric_kwargs=metric_kwargs, show_progress=show_progress)
     value, null = float(res["values"][0]), res["null"][:, 0]
     if not np.isfinite(value):
         raise ValidationError(f"{res['metric']} is not finite on these inputs ({value})")
@@ -213,7 +217,7 @@ def _z(value, null):
 
 
 def bootstrap_metric(metric, X, Y, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0,
-                     metric_kwargs: dict | None = None, scheme: str = "auto") -> dict:
+                     metric_kwargs: dict | None = None, scheme: str = "auto", show_progress: bool = False) -> dict:
     """Percentile bootstrap CI of ``metric(X, Y)`` over items (rows resampled jointly in X and Y).
 
     ``scheme`` as in :func:`paired_similarity`: for mutual_knn / cycle_knn the default resamples the
@@ -225,7 +229,7 @@ def bootstrap_metric(metric, X, Y, *, n_boot: int = 1000, level: float = 0.95, s
     n_boot = check_positive_int(n_boot, "n_boot")
     _check_level(level)
     res = paired_similarity(metric, [X], [Y], pairs=[(0, 0)], n_boot=n_boot, seed=seed,
-                            metric_kwargs=metric_kwargs, scheme=scheme)
+                            metric_kwargs=metric_kwargs, scheme=scheme, show_progress=show_progress)
     return {"metric": res["metric"], "value": float(res["values"][0]), **ci_from_boot(res["boot"][:, 0], level),
             "scheme": res["scheme"]}
 
