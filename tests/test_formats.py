@@ -119,3 +119,22 @@ def test_texts_from_jsonl_csv_tsv_parquet_and_plain(tmp_path):
         read_texts(tmp_path / "cols.csv")
     with pytest.raises(ValidationError, match="no id column 'nope'"):
         read_texts(tmp_path / "t.jsonl", id_column="nope")
+
+
+def test_translate_reads_a_plain_array_and_embed_texts_from_a_datasets_folder(tmp_path, capsys):
+    from align.formats import read_texts
+    np.save(tmp_path / "A.npy", V)
+    pq.write_table(pa.table({"id": [str(i) for i in range(20)], "vector": pa.array(V.tolist())}),
+                   tmp_path / "B.parquet")
+    assert main(["fit", "--method", "procrustes", "--source", str(tmp_path / "A.npy"),
+                 "--target", str(tmp_path / "B.parquet"), "--out", str(tmp_path / "m")]) == 0
+    assert main(["translate", "--model", str(tmp_path / "m"), "--input", str(tmp_path / "A.npy"),
+                 "--out", str(tmp_path / "T.npz")]) == 0
+    np.testing.assert_allclose(EmbeddingSet.load(tmp_path / "T.npz").vectors, V, atol=1e-4)
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    t = pa.table({"id": ["q1", "q2"], "text": ["first", "second"]})
+    with pa.OSFile(str(folder / "data-00000-of-00001.arrow"), "wb") as sink, pa.ipc.new_stream(sink, t.schema) as w:
+        w.write_table(t)
+    (folder / "state.json").write_text("{}")
+    assert read_texts(folder) == (["q1", "q2"], ["first", "second"])

@@ -146,3 +146,8 @@ def test_one_pair_fit_warns(cls):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DegenerateFitWarning)
         getattr(sup, cls)().fit(np.vstack([X] * 3) + np.arange(3)[:, None], np.vstack([X] * 3))
+
+
+def test_embed_refuses_an_unknown_device_before_loading():
+    with pytest.raises(ValidationError, match="got 'tpu'"):
+        embed(["a"], "minilm-l3-onnx", device="tpu")
