@@ -17,6 +17,8 @@ UNSUPERVISED = {
                                                                         n_refine=2, **kw),
     "StructureMatchingAligner": lambda **kw: U.StructureMatchingAligner(init="sorted_sim", n_sample=200,
                                                                         n_refine=2, **kw),
+    "AssignmentProcrustesAligner": lambda **kw: U.AssignmentProcrustesAligner(
+        start="sorted_sim", n_sample=200, block_size=64, n_rounds=2, n_refine=1, **kw),
     "RestartsAligner": lambda **kw: U.RestartsAligner(start="sorted_sim", n_restarts=2, n_sample=100,
                                                       restart_iter=1, n_refine=2, **kw),
 }

@@ -14,6 +14,7 @@ from .gromov import GromovWassersteinAligner
 from .wasserstein import WassersteinProcrustesAligner
 from .wasserstein import __getattr__  # noqa: F401  (the deprecated name WassersteinProcrustes)
 from .structure import StructureMatchingAligner
+from .assignment import AssignmentProcrustesAligner
 from .restarts import RestartsAligner
 from .selection import label_free_criteria, select
 from .forecast import forecast_alignability
