@@ -21,4 +21,4 @@ from .forecast import forecast_alignability
 
 __all__ = ["SelfLearningRefiner", "mutual_csls_pairs", "AdversarialAligner", "CycleAligner",
            "GromovWassersteinAligner", "WassersteinProcrustesAligner", "StructureMatchingAligner",
-           "RestartsAligner", "label_free_criteria", "select", "forecast_alignability"]
+           "RestartsAligner", "AssignmentProcrustesAligner", "label_free_criteria", "select", "forecast_alignability"]
