@@ -15,6 +15,7 @@ from .wasserstein import WassersteinProcrustesAligner
 from .wasserstein import __getattr__  # noqa: F401  (the deprecated name WassersteinProcrustes)
 from .structure import StructureMatchingAligner
 from .restarts import RestartsAligner
+from .ensemble import AnchorEnsembleAligner
 from .selection import label_free_criteria, select
 from .forecast import forecast_alignability
 
