@@ -51,9 +51,9 @@ def test_planted_clustered_rotation_recovered(planted):
 def test_init_alone_lands_in_the_right_basin(planted):
     X, Y, Xe, Ye = planted
     init = small(n_refine=0).fit(X, Y)
-    # the init alone is close to the truth: top-1 well above chance (0.001), and CSLS refinement from
-    # it is exact, while the same refinement from the identity stays lost
-    assert top1(init, Xe, Ye) >= 0.2
+    # the init alone (no CSLS refinement) recovers the map (top-1 0.987 here; chance 0.001), while
+    # two CSLS refinement rounds from the identity stay lost (top-1 0.0)
+    assert top1(init, Xe, Ye) >= 0.9
     Xp = init.preprocess_x(X)
     Yp = ((Y.astype(np.float64) - init.mean_y_) @ np.linalg.inv(init.post_y_)).astype(np.float32)
     W_id, _, _, _ = refine_map(Xp, Yp, np.eye(X.shape[1]), n_iter=2, csls_k=10, n_candidates=20000)
