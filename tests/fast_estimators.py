@@ -21,6 +21,9 @@ UNSUPERVISED = {
         start="sorted_sim", n_sample=200, block_size=64, n_rounds=2, n_refine=1, **kw),
     "RestartsAligner": lambda **kw: U.RestartsAligner(start="sorted_sim", n_restarts=2, n_sample=100,
                                                       restart_iter=1, n_refine=2, **kw),
+    "AnchorEnsembleAligner": lambda **kw: U.AnchorEnsembleAligner(
+        n_runs=3, n_clusters=4, run_sample=100, n_sample=150, n_neighbors=5, n_smooth=3, n_final_clusters=8,
+        n_refine=1, **kw),
 }
 SUPERVISED = {
     "LinearTranslator": lambda **kw: LinearTranslator(**kw),

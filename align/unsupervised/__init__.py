@@ -16,6 +16,7 @@ from .wasserstein import __getattr__  # noqa: F401  (the deprecated name Wassers
 from .structure import StructureMatchingAligner
 from .assignment import AssignmentProcrustesAligner
 from .restarts import RestartsAligner
+from .ensemble import AnchorEnsembleAligner
 from .selection import label_free_criteria, select
 from .forecast import forecast_alignability
 
