@@ -22,4 +22,5 @@ from .forecast import forecast_alignability
 
 __all__ = ["SelfLearningRefiner", "mutual_csls_pairs", "AdversarialAligner", "CycleAligner",
            "GromovWassersteinAligner", "WassersteinProcrustesAligner", "StructureMatchingAligner",
-           "RestartsAligner", "AssignmentProcrustesAligner", "label_free_criteria", "select", "forecast_alignability"]
+           "RestartsAligner", "AssignmentProcrustesAligner", "AnchorEnsembleAligner",
+           "label_free_criteria", "select", "forecast_alignability"]
