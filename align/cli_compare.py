@@ -8,7 +8,8 @@ import json
 
 import numpy as np
 
-from .embeddings import EmbeddingSet
+from .embeddings import EmbeddingSet, pair_rows
+from .layers import zscore_columns
 from .exceptions import ValidationError
 from .metrics import SIMILARITY, prepare_features
 from .metrics.stats import bootstrap_metric, permutation_test
@@ -18,19 +19,7 @@ KNN_METRICS = ("mutual_knn", "cycle_knn", "cknna")
 
 def pair_by_id(a, b):
     """Rows of EmbeddingSets ``a`` and ``b`` in a common order (a's); raises if the id sets differ."""
-    if a.ids == b.ids:
-        return a.vectors, b.vectors
-    ids_a, ids_b = set(a.ids), set(b.ids)
-    if ids_a != ids_b:
-        only_a, only_b = sorted(ids_a - ids_b), sorted(ids_b - ids_a)
-        parts = [f"A has {len(a.ids)} ids and B has {len(b.ids)}"]
-        if only_a:
-            parts.append(f"{len(only_a)} of A's ids are missing from B (first: {only_a[0]!r})")
-        if only_b:
-            parts.append(f"{len(only_b)} of B's ids are missing from A (first: {only_b[0]!r})")
-        raise ValidationError("rows are paired by id, but the ids differ: " + "; ".join(parts))
-    where = {i: r for r, i in enumerate(b.ids)}
-    return a.vectors, b.vectors[[where[i] for i in a.ids]]
+    return pair_rows(a, b)[:2]
 
 
 def cmd_compare(args) -> int:
@@ -56,7 +45,7 @@ def cmd_compare(args) -> int:
     a, b = EmbeddingSet.load(args.a), EmbeddingSet.load(args.b)
     X, Y = pair_by_id(a, b)
     if args.zscore:
-        X, Y = _zscore(X), _zscore(Y)
+        X, Y = zscore_columns(X), zscore_columns(Y)
     if args.prepare:
         X, Y = prepare_features(X), prepare_features(Y)
     kw = {"k": args.k} if args.metric in KNN_METRICS else ({"dim": args.dim} if args.metric == "svcca" else {})
@@ -85,9 +74,3 @@ def cmd_compare(args) -> int:
         line += f"\n{int(out['ci']['level'] * 100)}% bootstrap CI [{out['ci']['low']:.4f}, {out['ci']['high']:.4f}]"
     print(line)
     return 0
-
-
-def _zscore(X):
-    X = np.asarray(X, np.float64)
-    sd = X.std(0)
-    return ((X - X.mean(0)) / np.where(sd > 0, sd, 1.0)).astype(np.float32)

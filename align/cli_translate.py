@@ -16,7 +16,7 @@ import numpy as np
 
 from ._validate import check_output_file, check_output_folder
 from .base import BaseAligner
-from .embeddings import EmbeddingSet
+from .embeddings import EmbeddingSet, pair_rows
 from .exceptions import CorruptFileError, ShapeError, ValidationError
 from .io import atomic_write_json
 from .metrics import translation_ci, translation_items
@@ -41,22 +41,8 @@ def pair_by_id(source, target, *, intersect: bool = False):
 
     Raises ValidationError when the id sets differ, unless ``intersect`` (then the common ids are used).
     """
-    where = {i: r for r, i in enumerate(target.ids)}
-    common = [i for i in source.ids if i in where]
-    only_s = len(source.ids) - len(common)
-    only_t = len(target.ids) - len(common)
-    if not common:
-        raise ValidationError(f"the source and target files share no ids (e.g. source {source.ids[:2]}, "
-                              f"target {target.ids[:2]}); rows are paired by id")
-    if (only_s or only_t) and not intersect:
-        ex_s = [i for i in source.ids if i not in where][:3]
-        tset = set(source.ids)
-        ex_t = [i for i in target.ids if i not in tset][:3]
-        raise ValidationError(f"ids differ: {only_s} source ids are not in the target (e.g. {ex_s}) and "
-                              f"{only_t} target ids are not in the source (e.g. {ex_t}); rows are paired by id "
-                              "(pass --intersect to use only the common ids)")
-    src = {i: r for r, i in enumerate(source.ids)}
-    return (source.vectors[[src[i] for i in common]], target.vectors[[where[i] for i in common]], common)
+    return pair_rows(source, target, intersect=intersect, names=("source", "target"),
+                     hint=" (pass --intersect to use only the common ids)")
 
 
 def _parse_params(items) -> dict:

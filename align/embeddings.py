@@ -177,6 +177,51 @@ class EmbeddingSet:
             raise CorruptFileError(f"{side_path}: inconsistent contents ({e})") from None
 
 
+def pair_rows(a: "EmbeddingSet", b: "EmbeddingSet", *, intersect: bool = False, names=("A", "B"), hint: str = ""):
+    """Rows of two EmbeddingSets matched by id, in ``a``'s order.
+
+    Parameters
+    ----------
+    a, b : EmbeddingSet
+    intersect : bool, default False
+        Use only the ids both have, instead of refusing sets whose ids differ.
+    names : (str, str), default ("A", "B")
+        How messages name the two sets.
+    hint : str, default ""
+        Appended to the message when the ids differ (e.g. how to intersect).
+
+    Returns
+    -------
+    X : ndarray (n, d_a)
+    Y : ndarray (n, d_b)
+    ids : list of str
+
+    Raises
+    ------
+    ValidationError
+        When the sets share no id, or (without ``intersect``) when their ids differ.
+    """
+    na, nb = names
+    if a.ids == b.ids:
+        return a.vectors, b.vectors, list(a.ids)
+    where = {i: r for r, i in enumerate(b.ids)}
+    common = [i for i in a.ids if i in where]
+    if not common:
+        raise ValidationError(f"{na} and {nb} share no ids (e.g. {na} {a.ids[:2]}, {nb} {b.ids[:2]}); "
+                              "rows are paired by id")
+    in_a = set(a.ids)
+    only_a, only_b = [i for i in a.ids if i not in where], [i for i in b.ids if i not in in_a]
+    if (only_a or only_b) and not intersect:
+        parts = [f"{na} has {len(a.ids)} ids and {nb} has {len(b.ids)}"]
+        if only_a:
+            parts.append(f"{len(only_a)} of {na}'s ids are missing from {nb} (first: {only_a[0]!r})")
+        if only_b:
+            parts.append(f"{len(only_b)} of {nb}'s ids are missing from {na} (first: {only_b[0]!r})")
+        raise ValidationError("rows are paired by id, but the ids differ: " + "; ".join(parts) + hint)
+    rows_a = {i: r for r, i in enumerate(a.ids)}
+    return a.vectors[[rows_a[i] for i in common]], b.vectors[[where[i] for i in common]], common
+
+
 def sidecar_path(path) -> Path:
     """The JSON sidecar of an EmbeddingSet vector file: its full name plus ``.json``.
 

@@ -68,7 +68,7 @@ def test_pair_by_id_reorders_and_checks(files):
     np.testing.assert_array_equal(Y, p.Y)
     assert ids[0] == "v0"
     part = EmbeddingSet(p.Y[:50], [f"v{i}" for i in range(50)])
-    with pytest.raises(ValidationError, match="250 source ids are not in the target"):
+    with pytest.raises(ValidationError, match="250 of source's ids are missing from target"):
         pair_by_id(EmbeddingSet.load(a), part)
     X, Y, ids = pair_by_id(EmbeddingSet.load(a), part, intersect=True)
     assert len(ids) == 50
