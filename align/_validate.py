@@ -1,6 +1,7 @@
 """Input checks shared by the public functions: one place that turns bad arrays into clear errors."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -302,4 +303,27 @@ def check_output_file(path, name: str = "--out") -> Path:
         raise ValidationError(f"{name} {path} is a folder; give a file name")
     check_output_folder(path.parent, name)
     return path
+
+
+def parse_key_value(item: str, refusal: str):
+    """``"key=value"`` → ``(key, value)``; the value is JSON when it parses (``3``, ``0.5``, ``true``,
+    ``[1, 2]``), else the string as given.
+
+    Parameters
+    ----------
+    item : str
+    refusal : str
+        The ValidationError message when ``item`` has no ``=``.
+
+    Returns
+    -------
+    (str, object)
+    """
+    if "=" not in item:
+        raise ValidationError(refusal)
+    key, raw = item.split("=", 1)
+    try:
+        return key.strip(), json.loads(raw)
+    except json.JSONDecodeError:
+        return key.strip(), raw
 

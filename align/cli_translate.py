@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validate import check_output_file, check_output_folder
+from ._validate import check_output_file, check_output_folder, parse_key_value
 from .base import BaseAligner
 from .embeddings import EmbeddingSet, pair_rows
 from .exceptions import CorruptFileError, ShapeError, ValidationError
@@ -46,16 +46,7 @@ def pair_by_id(source, target, *, intersect: bool = False):
 
 
 def _parse_params(items) -> dict:
-    params = {}
-    for item in items or ():
-        if "=" not in item:
-            raise ValidationError(f"--param expects key=value; got {item!r}")
-        key, raw = item.split("=", 1)
-        try:
-            params[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key.strip()] = raw
-    return params
+    return dict(parse_key_value(item, f"--param expects key=value; got {item!r}") for item in items or ())
 
 
 def _describe(es, path):

@@ -23,11 +23,11 @@ in :data:`align.base.ALIGNERS`.
 from __future__ import annotations
 
 import inspect
-import json
 import re
 from dataclasses import dataclass
 from typing import Callable
 
+from ._validate import parse_key_value
 from .base import ALIGNERS, rename_params
 from .exceptions import ValidationError
 from .supervised import LinearTranslator, MLPTranslator, ProcrustesTranslator
@@ -83,13 +83,8 @@ def parse_spec(spec: str) -> tuple[str, dict]:
     for part in re.split(r"[,;]", body or ""):
         if not part.strip():
             continue
-        if "=" not in part:
-            raise ValidationError(f"parameter {part!r} of {spec!r} must be key=value")
-        key, raw = (s.strip() for s in part.split("=", 1))
-        try:
-            params[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key] = raw
+        key, value = parse_key_value(part.strip(), f"parameter {part!r} of {spec!r} must be key=value")
+        params[key] = value
     allowed = inspect.signature(cls.__init__).parameters
     params = rename_params(params, allowed, name)
     unknown = [k for k in params if k not in allowed]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 import typing
 from contextlib import contextmanager
@@ -10,6 +9,7 @@ from contextlib import contextmanager
 from threadpoolctl import threadpool_limits
 
 from .. import corpora
+from .._validate import parse_key_value
 from ..exceptions import ValidationError
 from ..supervised.mlp import torch_threads
 
@@ -41,16 +41,9 @@ def apply_overrides(config, overrides) -> object:
     hints = typing.get_type_hints(type(config))
     changes = {}
     for item in overrides or ():
-        if "=" not in item:
-            raise ValidationError(f"--set expects key=value; got {item!r}")
-        key, raw = item.split("=", 1)
-        key = key.strip()
+        key, value = parse_key_value(item, f"--set expects key=value; got {item!r}")
         if key not in fields:
             raise ValidationError(f"unknown config key {key!r}; valid keys: {', '.join(fields)}")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
         changes[key] = _coerce(value, hints[key], key)
     return dataclasses.replace(config, **changes)
 
