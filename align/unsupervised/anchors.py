@@ -18,6 +18,23 @@ from .dictionary import induce_dictionary
 from .selection import unit_rows
 
 
+def relative_descriptions(A, anchors) -> np.ndarray:
+    """Relative representation (Moschella et al., 2023): cosines of A's rows to ``anchors``, each
+    anchor column z-scored (two encoders' cosines live on different scales). Computed in A's dtype.
+
+    Parameters
+    ----------
+    A : ndarray (n, d)
+    anchors : ndarray (k, d)
+
+    Returns
+    -------
+    ndarray (n, k)
+    """
+    R = unit_rows(A) @ unit_rows(anchors).T
+    return (R - R.mean(0)) / np.maximum(R.std(0), 1e-9)
+
+
 def relative_pairs(A, B, anchors_a, anchors_b, *, csls_k: int = 10) -> np.ndarray:
     """Mutual CSLS neighbours between relative representations of A and B.
 
@@ -40,10 +57,7 @@ def relative_pairs(A, B, anchors_a, anchors_b, *, csls_k: int = 10) -> np.ndarra
     ndarray (p, 2) int64
         (row of A, row of B), sorted by decreasing CSLS score in the description space.
     """
-    Ra = unit_rows(A) @ unit_rows(anchors_a).T
-    Rb = unit_rows(B) @ unit_rows(anchors_b).T
-    Ra = (Ra - Ra.mean(0)) / np.maximum(Ra.std(0), 1e-9)
-    Rb = (Rb - Rb.mean(0)) / np.maximum(Rb.std(0), 1e-9)
+    Ra, Rb = relative_descriptions(A, anchors_a), relative_descriptions(B, anchors_b)
     pairs, _ = induce_dictionary(Ra.astype(np.float32), Rb.astype(np.float32), csls_k=csls_k, mode="mutual")
     return pairs
 

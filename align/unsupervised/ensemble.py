@@ -28,6 +28,7 @@ from ..base import register_aligner
 from ..compute import knn
 from ..supervised.procrustes import procrustes
 from ._base import COMMON_CONSTRAINTS, UnsupervisedAligner, sample_rows
+from .anchors import relative_descriptions
 from .inits import _kmeans, kmeans_qap_init
 from .selection import unit_rows
 
@@ -59,8 +60,7 @@ def describe(A: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     -------
     ndarray (n, m) float32
     """
-    R = unit_rows(A.astype(np.float64)) @ unit_rows(anchors.astype(np.float64)).T
-    R = (R - R.mean(0)) / np.maximum(R.std(0), 1e-9)
+    R = relative_descriptions(A.astype(np.float64), anchors.astype(np.float64))
     return unit_rows(R).astype(np.float32)
 
 
